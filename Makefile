@@ -1,0 +1,55 @@
+# Every target sets itself up: a fresh clone needs only Python 3.11+ and the package registries.
+PYTHON ?= python3
+VENV := .venv
+SAM_VENV := .venv-sam
+BIN := $(VENV)/bin
+SAM := $(SAM_VENV)/bin/sam
+
+.PHONY: help venv demo local-cloud test test-unit test-e2e lint format template sam-build bench clean
+
+help:
+	@echo "make demo         run the example workflow on the local cloud (no AWS account)"
+	@echo "make test         lint, unit + end-to-end tests, template checks, sam build"
+	@echo "make local-cloud  keep a local cloud running and print how to point snakemake at it"
+	@echo "make test-unit    the fast in-process suite only"
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+venv: $(BIN)/.installed
+
+$(SAM_VENV)/.installed:
+	# aws-sam-cli pins many packages: it lives in its own environment.
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet --upgrade pip
+	$(SAM_VENV)/bin/pip install --quiet 'aws-sam-cli>=1.150,<2'
+	touch $@
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: venv
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+template: venv
+	$(BIN)/python -m tools.check_template
+
+sam-build: venv $(SAM_VENV)/.installed
+	SAM_CLI=$(SAM) $(BIN)/python -m tools.check_template --sam-build
+
+test-unit: venv
+	$(BIN)/pytest -m "not e2e" tests
+
+test: venv $(SAM_VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	SAM_CLI=$(SAM) $(BIN)/python -m tools.check_template --sam-build
+	$(BIN)/pytest tests
+
+clean:
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam build .pytest_cache .ruff_cache

@@ -1,0 +1,42 @@
+"""Batch "Batch Job State Change" events (buffered in SQS) -> conditional updates of job records."""
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from sls_contract.recorder import record_state_change
+from sls_contract.settings import FunctionSettings
+from sls_contract.store import JobStore
+
+settings = FunctionSettings()
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+processor = BatchProcessor(event_type=EventType.SQS)
+store = JobStore(boto3.client("dynamodb"), settings.jobs_table_name, settings.record_ttl_days)
+
+
+@tracer.capture_method
+def record_handler(record: SQSRecord) -> None:
+    result = record_state_change(store, record.body)
+    logger.info(
+        "state change handled",
+        extra={"outcome": result.outcome, "keys": result.keys, "status": result.status},
+    )
+    metrics.add_metric(name=f"Event{result.outcome.title()}", unit=MetricUnit.Count, value=1)
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

@@ -1,0 +1,58 @@
+"""SQS jobs queue -> AWS Batch SubmitJob, one spec per record, partial batch failures reported."""
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.config import Config
+
+from sls_contract.errors import InvalidJobSpec
+from sls_contract.job_definitions import JobDefinitions
+from sls_contract.settings import FunctionSettings
+from sls_contract.spec import parse_job_spec
+from sls_contract.store import JobStore
+from sls_contract.submitter import Submitter, record_unusable_message
+
+settings = FunctionSettings()
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+processor = BatchProcessor(event_type=EventType.SQS)
+# Adaptive retries ride out short throttling inside one invocation; what remains goes back to SQS.
+batch = boto3.client("batch", config=Config(retries={"mode": "adaptive", "max_attempts": 4}))
+store = JobStore(boto3.client("dynamodb"), settings.jobs_table_name, settings.record_ttl_days)
+submitter = Submitter(batch, store, JobDefinitions(batch, settings.derived_job_definition_prefix))
+
+
+@tracer.capture_method
+def record_handler(record: SQSRecord) -> None:
+    try:
+        spec = parse_job_spec(record.body)
+    except InvalidJobSpec as exc:
+        keys = record_unusable_message(store, record.body, record.message_id, str(exc))
+        logger.error("rejected job spec", extra={"keys": keys, "reason": str(exc)})
+        metrics.add_metric(name="SpecRejected", unit=MetricUnit.Count, value=1)
+        return
+    logger.append_keys(run_id=spec.run_id, job_id=spec.job_id, rule=spec.rule)
+    last = int(record.attributes.approximate_receive_count) >= settings.submit_max_receive_count
+    result = submitter.submit(spec, last_delivery=last)
+    logger.info(
+        "job spec handled",
+        extra={"outcome": result.outcome, "batch_job_id": result.batch_job_id, "reason": result.reason},
+    )
+    metrics.add_metric(name=f"Spec{result.outcome.title()}", unit=MetricUnit.Count, value=1)
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

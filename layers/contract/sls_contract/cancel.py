@@ -1,0 +1,70 @@
+"""Stopping a run: no queued spec is submitted afterwards, and every submitted job is terminated."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from . import limits
+from .status import TERMINAL
+from .store import JobStore
+
+
+@dataclass
+class CancelSummary:
+    terminated: list[str] = field(default_factory=list)
+    never_submitted: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def terminate_jobs(batch: Any, job_ids: Sequence[str], reason: str) -> list[str]:
+    """Terminate (or cancel, if still queued) jobs; returns error messages, never raises per job.
+
+    Uses the bulk TerminateJobs (50 ids a call) where this botocore has it, else TerminateJob.
+    """
+    reason = reason[: limits.BATCH_REASON_MAX]
+    errors: list[str] = []
+    if "TerminateJobs" in batch.meta.service_model.operation_names:
+        for start in range(0, len(job_ids), limits.BATCH_TERMINATE_JOBS_MAX):
+            chunk = list(job_ids[start : start + limits.BATCH_TERMINATE_JOBS_MAX])
+            try:
+                response = batch.terminate_jobs(jobs=chunk, reason=reason)
+            except ClientError as exc:
+                errors.append(f"TerminateJobs {chunk}: {exc}")
+                continue
+            errors.extend(
+                f"{err.get('jobId')}: {err.get('errorCode')} {err.get('errorMessage', '')}".strip()
+                for err in response.get("errors", [])
+            )
+        return errors
+    for job_id in job_ids:
+        try:
+            batch.terminate_job(jobId=job_id, reason=reason)
+        except ClientError as exc:
+            errors.append(f"{job_id}: {exc}")
+    return errors
+
+
+def cancel_run(store: JobStore, batch: Any, run_id: str, reason: str) -> CancelSummary:
+    """Mark the run cancelled (the submit function checks the mark), then stop what was submitted.
+
+    A spec being submitted at this very moment is caught by the submit function, which checks the
+    mark again after SubmitJob and terminates the job it just made.
+    """
+    store.request_cancel(run_id, reason)
+    summary = CancelSummary()
+    to_terminate = []
+    for record in store.run_jobs(run_id):
+        if record.status in TERMINAL:
+            continue
+        if record.batch_job_id:
+            to_terminate.append(record.batch_job_id)
+        else:
+            store.mark_failed(run_id, record.job_id, f"cancelled before submission: {reason}")
+            summary.never_submitted.append(record.job_id)
+    summary.errors = terminate_jobs(batch, to_terminate, reason)
+    summary.terminated = to_terminate
+    return summary

@@ -1,0 +1,97 @@
+"""The "Batch Job State Change" event (source aws.batch), parsed leniently: AWS may add fields."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .record import JOB_ID_ENV, RUN_ID_ENV
+from .status import JobStatus
+
+DETAIL_TYPE = "Batch Job State Change"
+SOURCE = "aws.batch"
+
+
+class _Lenient(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class KeyValue(_Lenient):
+    name: str
+    value: str = ""
+
+
+class ContainerDetail(_Lenient):
+    exitCode: int | None = None
+    reason: str | None = None
+    logStreamName: str | None = None
+    environment: list[KeyValue] = []
+
+
+class AttemptDetail(_Lenient):
+    container: ContainerDetail | None = None
+    startedAt: int | None = None
+    stoppedAt: int | None = None
+    statusReason: str | None = None
+
+
+class BatchJobStateChangeDetail(_Lenient):
+    jobArn: str | None = None
+    jobName: str
+    jobId: str
+    jobQueue: str | None = None
+    jobDefinition: str | None = None
+    status: JobStatus
+    statusReason: str | None = None
+    attempts: list[AttemptDetail] = []
+    createdAt: int | None = None
+    startedAt: int | None = None
+    stoppedAt: int | None = None
+    container: ContainerDetail | None = None
+    parameters: dict[str, str] = {}
+
+    def environment(self) -> dict[str, str]:
+        return {kv.name: kv.value for kv in (self.container.environment if self.container else [])}
+
+    def record_keys(self) -> tuple[str, str] | None:
+        """(run_id, job_id) for jobs this stack submitted; None for anyone else's job."""
+        env = self.environment()
+        run_id, job_id = env.get(RUN_ID_ENV), env.get(JOB_ID_ENV)
+        return (run_id, job_id) if run_id and job_id else None
+
+    def exit_code(self) -> int | None:
+        if self.container and self.container.exitCode is not None:
+            return self.container.exitCode
+        last = self.attempts[-1] if self.attempts else None
+        return last.container.exitCode if last and last.container else None
+
+    def log_stream(self) -> str | None:
+        if self.container and self.container.logStreamName:
+            return self.container.logStreamName
+        last = self.attempts[-1] if self.attempts else None
+        return last.container.logStreamName if last and last.container else None
+
+    def reason(self) -> str | None:
+        """The most specific reason: the container's (e.g. OutOfMemoryError) before the job's."""
+        container_reason = self.container.reason if self.container else None
+        if self.status == JobStatus.FAILED and container_reason:
+            return f"{self.statusReason}: {container_reason}" if self.statusReason else container_reason
+        return self.statusReason
+
+
+class BatchJobStateChange(_Lenient):
+    """The EventBridge envelope around the detail."""
+
+    id: str
+    detail_type: str = Field(alias="detail-type")
+    source: str
+    time: str | None = None
+    region: str | None = None
+    detail: BatchJobStateChangeDetail
+
+
+def parse_state_change(body: str | bytes | dict[str, Any]) -> BatchJobStateChange:
+    if isinstance(body, dict):
+        return BatchJobStateChange.model_validate(body)
+    return BatchJobStateChange.model_validate_json(body)

@@ -1,0 +1,99 @@
+"""The job record: one DynamoDB item per Snakemake job attempt, and the table's keys."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from pydantic import BaseModel, ConfigDict
+
+from .status import JobStatus
+
+# Table layout (template.yaml's JobsTable declares the same names; tests check they agree).
+PARTITION_KEY = "run_id"
+SORT_KEY = "job_id"
+UPDATES_INDEX = "by_update"  # partition run_id, sort updated_at: "what changed since"
+UPDATED_AT = "updated_at"
+EXPIRES_AT = "expires_at"  # DynamoDB TTL attribute
+# The run's control item lives beside its jobs under this sort key; it has no updated_at, so it
+# never shows up in the updates index.
+RUN_CONTROL_JOB_ID = "#run"
+
+# Environment variables that the SubmitJob request gives every job; Batch state-change events carry
+# container.environment, so this is how an event finds its record (events have no tags).
+RUN_ID_ENV = "SLS_RUN_ID"
+JOB_ID_ENV = "SLS_JOB_ID"
+
+DEFAULT_LOG_GROUP = "/aws/batch/job"
+
+
+class JobRecord(BaseModel):
+    """What the table holds about one job attempt. Every field but the keys may be absent."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    run_id: str
+    job_id: str
+    status: JobStatus = JobStatus.SUBMITTING
+    progress: int = 0
+    updated_at: str | None = None
+    expires_at: int | None = None
+    rule: str | None = None
+    workflow: str | None = None
+    snakemake_jobid: int | None = None
+    job_name: str | None = None
+    job_queue: str | None = None
+    job_definition: str | None = None
+    batch_job_id: str | None = None
+    job_arn: str | None = None
+    status_reason: str | None = None
+    exit_code: int | None = None
+    attempts: int | None = None
+    log_stream: str | None = None
+    log_group: str | None = None
+    created_at: str | None = None
+    submitted_at: str | None = None
+    started_at: int | None = None  # epoch ms, as Batch reports it
+    stopped_at: int | None = None  # epoch ms
+    claimed_at: int | None = None  # epoch s; the submit function's lease on the spec
+    claim_token: str | None = None
+
+    def duration_seconds(self) -> float | None:
+        if self.started_at is None or self.stopped_at is None:
+            return None
+        return (self.stopped_at - self.started_at) / 1000
+
+
+FIELDS = frozenset(JobRecord.model_fields)
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+ISO_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+def now_iso() -> str:
+    """UTC timestamp with microseconds; sorts lexicographically, so it can be an index sort key."""
+    return datetime.now(UTC).strftime(ISO_FORMAT)
+
+
+def item_key(run_id: str, job_id: str) -> dict[str, dict[str, str]]:
+    return {PARTITION_KEY: {"S": run_id}, SORT_KEY: {"S": job_id}}
+
+
+def serialize(value: Any) -> dict[str, Any]:
+    return _serializer.serialize(value)
+
+
+def record_from_item(item: dict[str, Any]) -> JobRecord:
+    plain = {name: _deserializer.deserialize(value) for name, value in item.items()}
+    return JobRecord.model_validate(plain)
+
+
+def check_fields(names: Any) -> None:
+    """Guard against writing an attribute the record does not define (one definition of every name)."""
+    unknown = set(names) - FIELDS
+    if unknown:
+        raise KeyError(f"not JobRecord fields: {sorted(unknown)}")

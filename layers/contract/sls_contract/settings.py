@@ -1,0 +1,14 @@
+"""Lambda configuration from the environment template.yaml sets (pydantic-settings)."""
+
+from __future__ import annotations
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class FunctionSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore")
+
+    jobs_table_name: str
+    record_ttl_days: int = 30
+    submit_max_receive_count: int = 5
+    derived_job_definition_prefix: str = "aws-basic-batch-sls-derived"

@@ -1,0 +1,10 @@
+"""The CloudFormation Outputs of template.yaml that clients read (tests check the template has them)."""
+
+JOBS_QUEUE_URL = "JobsQueueUrl"
+JOBS_DLQ_URL = "JobsDeadLetterQueueUrl"
+JOBS_TABLE_NAME = "JobsTableName"
+JOB_QUEUE_ARN = "JobQueueArn"
+JOB_DEFINITION_ARN = "JobDefinitionArn"
+REGION = "Region"
+
+CLIENT_OUTPUTS = (JOBS_QUEUE_URL, JOBS_DLQ_URL, JOBS_TABLE_NAME, JOB_QUEUE_ARN, JOB_DEFINITION_ARN, REGION)

@@ -1,0 +1,299 @@
+"""Reads and conditional writes of job records. Every write is safe to repeat and to reorder."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from . import limits
+from .events import BatchJobStateChangeDetail
+from .record import (
+    DEFAULT_LOG_GROUP,
+    PARTITION_KEY,
+    RUN_CONTROL_JOB_ID,
+    SORT_KEY,
+    UPDATED_AT,
+    UPDATES_INDEX,
+    JobRecord,
+    check_fields,
+    item_key,
+    now_iso,
+    record_from_item,
+    serialize,
+)
+from .spec import JobSpec
+from .status import TERMINAL, JobStatus, progress
+
+_NOT_TERMINAL = "NOT (#status IN (:succeeded, :failed))"
+_TERMINAL_VALUES = {":succeeded": JobStatus.SUCCEEDED.value, ":failed": JobStatus.FAILED.value}
+
+
+def _update_parts(
+    assign: Mapping[str, Any], if_absent: Mapping[str, Any] = {}
+) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """SET a = :a, ... plus b = if_not_exists(b, :b); None values are skipped."""
+    check_fields([*assign, *if_absent])
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    clauses = []
+    for field, value in assign.items():
+        if value is None:
+            continue
+        names[f"#{field}"] = field
+        values[f":{field}"] = serialize(value)
+        clauses.append(f"#{field} = :{field}")
+    for field, value in if_absent.items():
+        if value is None:
+            continue
+        names[f"#{field}"] = field
+        values[f":{field}"] = serialize(value)
+        clauses.append(f"#{field} = if_not_exists(#{field}, :{field})")
+    return "SET " + ", ".join(clauses), names, values
+
+
+def _conditional_failed(exc: ClientError) -> bool:
+    return exc.response["Error"]["Code"] == "ConditionalCheckFailedException"
+
+
+class JobStore:
+    """The jobs table, through a low-level DynamoDB client (a moto client in tests)."""
+
+    def __init__(self, client: Any, table_name: str, ttl_days: int = 30) -> None:
+        self.client = client
+        self.table_name = table_name
+        self.ttl_seconds = ttl_days * 86400
+
+    # -- writes ---------------------------------------------------------------------------------
+
+    def _update(
+        self,
+        run_id: str,
+        job_id: str,
+        assign: Mapping[str, Any],
+        if_absent: Mapping[str, Any] = {},
+        condition: str | None = None,
+        condition_values: Mapping[str, Any] = {},
+        condition_names: Mapping[str, str] = {},
+    ) -> bool:
+        """One UpdateItem; False when the condition said this write is stale or a duplicate."""
+        stamped = {UPDATED_AT: now_iso(), "expires_at": int(time.time()) + self.ttl_seconds, **assign}
+        expression, names, values = _update_parts(stamped, if_absent)
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "Key": item_key(run_id, job_id),
+            "UpdateExpression": expression,
+            "ExpressionAttributeNames": {**names, **condition_names},
+            "ExpressionAttributeValues": {
+                **values,
+                **{k: serialize(v) for k, v in condition_values.items()},
+            },
+        }
+        if condition:
+            request["ConditionExpression"] = condition
+        try:
+            self.client.update_item(**request)
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
+
+    def claim(self, spec: JobSpec, token: str, lease_seconds: int) -> bool:
+        """Take the submit lease on a spec. False: another delivery holds it or already submitted it.
+
+        A lease (not a permanent flag) so that a function that died before SubmitJob does not strand
+        the spec; a function that died after SubmitJob left batch_job_id behind (written by the submit
+        function or by the job's first state-change event), which blocks any second submission.
+        """
+        now = int(time.time())
+        return self._update(
+            spec.run_id,
+            spec.job_id,
+            assign={
+                "rule": spec.rule,
+                "workflow": spec.workflow,
+                "snakemake_jobid": spec.snakemake_jobid,
+                "job_name": spec.job_name,
+                "job_queue": spec.job_queue,
+                "job_definition": spec.job_definition,
+                "claimed_at": now,
+                "claim_token": token,
+            },
+            if_absent={
+                "status": JobStatus.SUBMITTING.value,
+                "progress": 0,
+                "created_at": now_iso(),
+            },
+            condition=(
+                f"attribute_not_exists(#batch_job_id) AND {_NOT_TERMINAL} AND "
+                "(attribute_not_exists(#claimed_at) OR #claimed_at < :lease_cutoff)"
+            ),
+            condition_names={"#batch_job_id": "batch_job_id", "#status": "status"},
+            condition_values={":lease_cutoff": now - lease_seconds, **_TERMINAL_VALUES},
+        )
+
+    def release_claim(self, run_id: str, job_id: str, token: str) -> None:
+        """Give the lease back so a redelivery can submit at once (after throttling, say)."""
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=item_key(run_id, job_id),
+                UpdateExpression="REMOVE #claimed_at, #claim_token",
+                ConditionExpression="#claim_token = :token AND attribute_not_exists(#batch_job_id)",
+                ExpressionAttributeNames={
+                    "#claimed_at": "claimed_at",
+                    "#claim_token": "claim_token",
+                    "#batch_job_id": "batch_job_id",
+                },
+                ExpressionAttributeValues={":token": serialize(token)},
+            )
+        except ClientError as exc:
+            if not _conditional_failed(exc):
+                raise
+
+    def mark_submitted(self, spec: JobSpec, batch_job_id: str, job_arn: str | None) -> None:
+        """Record the Batch job id; the status moves to SUBMITTED unless events already moved it."""
+        ids = {"batch_job_id": batch_job_id, "job_arn": job_arn, "submitted_at": now_iso()}
+        moved = self._update(
+            spec.run_id,
+            spec.job_id,
+            assign={**ids, "status": JobStatus.SUBMITTED.value, "progress": progress(JobStatus.SUBMITTED)},
+            condition="attribute_not_exists(#progress) OR #progress < :submitted",
+            condition_names={"#progress": "progress"},
+            condition_values={":submitted": progress(JobStatus.SUBMITTED)},
+        )
+        if not moved:
+            # A state-change event got here first: keep its status, add what only we know.
+            self._update(spec.run_id, spec.job_id, assign=ids)
+
+    def mark_failed(self, run_id: str, job_id: str, reason: str, details: Mapping[str, Any] = {}) -> bool:
+        """Terminal FAILED before (or instead of) a Batch job; never overwrites a terminal record."""
+        return self._update(
+            run_id,
+            job_id,
+            assign={
+                **details,
+                "status": JobStatus.FAILED.value,
+                "progress": progress(JobStatus.FAILED),
+                "status_reason": reason[: limits.BATCH_REASON_MAX],
+            },
+            condition=_NOT_TERMINAL,
+            condition_names={"#status": "status"},
+            condition_values=_TERMINAL_VALUES,
+        )
+
+    def apply_state_change(self, detail: BatchJobStateChangeDetail) -> bool:
+        """Apply one Batch event; False when it is a duplicate, stale, or after a terminal state."""
+        keys = detail.record_keys()
+        if keys is None:
+            raise ValueError(f"job {detail.jobId} carries no {SORT_KEY} in its environment")
+        new_progress = progress(detail.status, len(detail.attempts))
+        last_attempt = detail.attempts[-1] if detail.attempts else None
+        return self._update(
+            *keys,
+            assign={
+                "status": detail.status.value,
+                "progress": new_progress,
+                "batch_job_id": detail.jobId,
+                "job_arn": detail.jobArn,
+                "status_reason": detail.reason(),
+                "exit_code": detail.exit_code(),
+                "attempts": len(detail.attempts),
+                "log_stream": detail.log_stream(),
+                "log_group": DEFAULT_LOG_GROUP if detail.log_stream() else None,
+                "started_at": detail.startedAt or (last_attempt.startedAt if last_attempt else None),
+                "stopped_at": detail.stoppedAt,
+            },
+            if_absent={"job_name": detail.jobName, "job_queue": detail.jobQueue},
+            condition=f"attribute_not_exists(#progress) OR (#progress < :progress AND {_NOT_TERMINAL})",
+            condition_names={"#progress": "progress", "#status": "status"},
+            condition_values={":progress": new_progress, **_TERMINAL_VALUES},
+        )
+
+    # -- the run's control item -------------------------------------------------------------------
+
+    def request_cancel(self, run_id: str, reason: str) -> None:
+        self.client.put_item(
+            TableName=self.table_name,
+            Item={
+                **item_key(run_id, RUN_CONTROL_JOB_ID),
+                "cancel_reason": serialize(reason),
+                "cancel_requested_at": serialize(now_iso()),
+                "expires_at": serialize(int(time.time()) + self.ttl_seconds),
+            },
+        )
+
+    def cancelled_runs(self, run_ids: Iterable[str]) -> dict[str, str]:
+        """{run_id: reason} for the runs whose cancel was requested (strongly consistent)."""
+        items = self._batch_get([(run_id, RUN_CONTROL_JOB_ID) for run_id in set(run_ids)])
+        return {
+            item[PARTITION_KEY]["S"]: item.get("cancel_reason", {}).get("S", "run cancelled")
+            for item in items
+            if "cancel_reason" in item
+        }
+
+    # -- reads ------------------------------------------------------------------------------------
+
+    def _batch_get(self, keys: list[tuple[str, str]]) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        for start in range(0, len(keys), limits.DYNAMODB_BATCH_GET_MAX):
+            request = {
+                self.table_name: {
+                    "Keys": [item_key(*key) for key in keys[start : start + limits.DYNAMODB_BATCH_GET_MAX]],
+                    "ConsistentRead": True,
+                }
+            }
+            while request:
+                response = self.client.batch_get_item(RequestItems=request)
+                items.extend(response["Responses"].get(self.table_name, []))
+                request = response.get("UnprocessedKeys") or {}
+        return items
+
+    def get_records(self, run_id: str, job_ids: Iterable[str]) -> dict[str, JobRecord]:
+        records = (record_from_item(item) for item in self._batch_get([(run_id, j) for j in job_ids]))
+        return {record.job_id: record for record in records}
+
+    def changed_since(self, run_id: str, since: str) -> list[JobRecord]:
+        """Job records of a run whose updated_at is after `since`: one Query (plus pages)."""
+        records: list[JobRecord] = []
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": UPDATES_INDEX,
+            "KeyConditionExpression": "#pk = :run_id AND #updated > :since",
+            "ExpressionAttributeNames": {"#pk": PARTITION_KEY, "#updated": UPDATED_AT},
+            "ExpressionAttributeValues": {":run_id": serialize(run_id), ":since": serialize(since)},
+        }
+        while True:
+            response = self.client.query(**request)
+            records.extend(record_from_item(item) for item in response["Items"])
+            if "LastEvaluatedKey" not in response:
+                return records
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def run_jobs(self, run_id: str) -> list[JobRecord]:
+        """Every job record of a run (the control item excluded), strongly consistent."""
+        records: list[JobRecord] = []
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "#pk = :run_id",
+            "ExpressionAttributeNames": {"#pk": PARTITION_KEY},
+            "ExpressionAttributeValues": {":run_id": serialize(run_id)},
+            "ConsistentRead": True,
+        }
+        while True:
+            response = self.client.query(**request)
+            records.extend(
+                record_from_item(item)
+                for item in response["Items"]
+                if item[SORT_KEY]["S"] != RUN_CONTROL_JOB_ID
+            )
+            if "LastEvaluatedKey" not in response:
+                return records
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def active_batch_job_ids(records: Iterable[JobRecord]) -> list[str]:
+    return [r.batch_job_id for r in records if r.batch_job_id and r.status not in TERMINAL]

@@ -1,0 +1,91 @@
+"""One spec -> at most one Batch job, whatever SQS does with the message."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from .batch_errors import classify
+from .cancel import terminate_jobs
+from .errors import InvalidJobSpec, PermanentSubmitError, RetryableSubmitError
+from .fargate import check_fargate_pair
+from .job_definitions import JobDefinitions
+from .spec import JobSpec, spec_keys
+from .store import JobStore
+from .submit_request import build_submit_job_request
+
+# Longer than a submit invocation can live (function timeout 30 s), so a lease is only ever taken
+# over from a function that is certainly gone.
+CLAIM_LEASE_SECONDS = 300
+
+
+class Outcome(StrEnum):
+    SUBMITTED = "SUBMITTED"
+    DUPLICATE = "DUPLICATE"  # another delivery of the same spec owns or made the job
+    FAILED = "FAILED"  # recorded as FAILED with the reason; never retried
+    CANCELLED = "CANCELLED"  # the run was cancelled; recorded as FAILED, never submitted
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    outcome: Outcome
+    batch_job_id: str | None = None
+    reason: str | None = None
+
+
+class Submitter:
+    def __init__(self, batch: Any, store: JobStore, definitions: JobDefinitions) -> None:
+        self.batch = batch
+        self.store = store
+        self.definitions = definitions
+
+    def submit(self, spec: JobSpec, last_delivery: bool = False) -> SubmitResult:
+        """Submit once. RetryableSubmitError means "put it back on the queue" (unless last_delivery,
+        in which case the failure is recorded instead, so nothing waits on a message in the DLQ)."""
+        token = uuid.uuid4().hex
+        if not self.store.claim(spec, token, CLAIM_LEASE_SECONDS):
+            return SubmitResult(Outcome.DUPLICATE)
+        cancelled = self.store.cancelled_runs([spec.run_id]).get(spec.run_id)
+        if cancelled is not None:
+            self.store.mark_failed(spec.run_id, spec.job_id, f"cancelled before submission: {cancelled}")
+            return SubmitResult(Outcome.CANCELLED, reason=cancelled)
+        try:
+            job_definition = self.definitions.resolve(spec)
+            if self.definitions.is_fargate(spec.job_definition):
+                check_fargate_pair(spec.vcpu, spec.memory_mib)
+            request = build_submit_job_request(spec, job_definition)
+            try:
+                response = self.batch.submit_job(**request)
+            except Exception as exc:
+                raise classify(exc, f"SubmitJob {spec.job_name}") from exc
+        except (InvalidJobSpec, PermanentSubmitError) as exc:
+            self.store.mark_failed(spec.run_id, spec.job_id, str(exc))
+            return SubmitResult(Outcome.FAILED, reason=str(exc))
+        except RetryableSubmitError as exc:
+            if last_delivery:
+                reason = f"gave up after the queue's last delivery: {exc}"
+                self.store.mark_failed(spec.run_id, spec.job_id, reason)
+                return SubmitResult(Outcome.FAILED, reason=reason)
+            self.store.release_claim(spec.run_id, spec.job_id, token)
+            raise
+        batch_job_id = response["jobId"]
+        self.store.mark_submitted(spec, batch_job_id, response.get("jobArn"))
+        # Close the race with a cancel that arrived while we were calling SubmitJob.
+        cancelled = self.store.cancelled_runs([spec.run_id]).get(spec.run_id)
+        if cancelled is not None:
+            terminate_jobs(self.batch, [batch_job_id], cancelled)
+        return SubmitResult(Outcome.SUBMITTED, batch_job_id=batch_job_id)
+
+
+# Specs too broken to name their own run land here, keyed by the SQS message id, so they are still
+# visible (and not retried) rather than dropped.
+UNPARSEABLE_RUN_ID = "_unparseable"
+
+
+def record_unusable_message(store: JobStore, body: str, message_id: str, reason: str) -> tuple[str, str]:
+    """FAILED record for a message that is not a valid spec; returns the (run_id, job_id) used."""
+    keys = spec_keys(body) or (UNPARSEABLE_RUN_ID, message_id)
+    store.mark_failed(*keys, reason)
+    return keys

@@ -1,0 +1,45 @@
+"""Job tags: the user's `k=v,...` plus automatic run / rule / workflow tags, inside Batch's limits."""
+
+from __future__ import annotations
+
+from . import limits
+
+RUN_ID_TAG = "snakemake:run-id"
+RULE_TAG = "snakemake:rule"
+WORKFLOW_TAG = "snakemake:workflow"
+AUTOMATIC_TAGS = (RUN_ID_TAG, RULE_TAG, WORKFLOW_TAG)
+
+
+def parse_tag_string(text: str | None) -> dict[str, str]:
+    """'k=v,k2=v2' -> dict; values may contain '=' (the first one splits). Raises ValueError."""
+    tags: dict[str, str] = {}
+    for pair in (text or "").split(","):
+        pair = pair.strip()
+        if not pair:
+            continue
+        key, sep, value = pair.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not key:
+            raise ValueError(f"tag {pair!r} is not key=value")
+        if key.lower().startswith("aws:"):
+            raise ValueError(f"tag key {key!r} uses the prefix 'aws:', which AWS reserves")
+        if key in AUTOMATIC_TAGS:
+            raise ValueError(f"tag key {key!r} is set automatically; choose another key")
+        if len(key) > limits.BATCH_TAG_KEY_MAX:
+            raise ValueError(f"tag key {key[:40]!r}... is longer than {limits.BATCH_TAG_KEY_MAX}")
+        if len(value) > limits.BATCH_TAG_VALUE_MAX:
+            raise ValueError(f"tag {key!r} has a value longer than {limits.BATCH_TAG_VALUE_MAX}")
+        tags[key] = value
+    room = limits.BATCH_TAGS_MAX - len(AUTOMATIC_TAGS)
+    if len(tags) > room:
+        raise ValueError(
+            f"{len(tags)} tags given; Batch allows {limits.BATCH_TAGS_MAX} and "
+            f"{len(AUTOMATIC_TAGS)} are automatic, so at most {room}"
+        )
+    return tags
+
+
+def job_tags(user_tags: dict[str, str], run_id: str, rule: str, workflow: str) -> dict[str, str]:
+    """User tags plus the automatic ones; automatic values are cut to Batch's value limit."""
+    automatic = {RUN_ID_TAG: run_id, RULE_TAG: rule, WORKFLOW_TAG: workflow}
+    return {**user_tags, **{k: v[: limits.BATCH_TAG_VALUE_MAX] for k, v in automatic.items()}}

@@ -1,0 +1,144 @@
+"""Where the control plane is: resolved from the stack's Outputs and explicit settings, checked at start."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import TypeAdapter, ValidationError
+from snakemake_interface_common.exceptions import WorkflowError
+
+from sls_contract import stack_outputs
+from sls_contract.errors import describe_validation_error
+from sls_contract.spec import Secret
+from sls_contract.tags import parse_tag_string
+
+SETTING_PREFIX = "--aws-basic-batch-sls-"
+_RETRIES = Config(retries={"mode": "standard", "max_attempts": 10})
+
+
+@dataclass(frozen=True)
+class ControlPlane:
+    region: str
+    queue_url: str
+    jobs_table: str
+    job_queue: str
+    job_definition: str
+    dead_letter_queue_url: str | None
+    endpoint_url: str | None
+    task_timeout: int | None
+    tags: dict[str, str]
+    secrets: tuple[Secret, ...]
+    status_grace_seconds: int
+
+
+class Clients:
+    """boto3 clients for one region / endpoint, created once."""
+
+    def __init__(self, region: str | None, endpoint_url: str | None) -> None:
+        self.session = boto3.session.Session(region_name=region)
+        self.endpoint_url = endpoint_url
+        self._clients: dict[str, Any] = {}
+
+    def __call__(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = self.session.client(
+                service, endpoint_url=self.endpoint_url, config=_RETRIES
+            )
+        return self._clients[service]
+
+
+def _stack_outputs(clients: Clients, stack: str) -> dict[str, str]:
+    try:
+        stacks = clients("cloudformation").describe_stacks(StackName=stack)["Stacks"]
+    except (ClientError, BotoCoreError) as exc:
+        raise WorkflowError(
+            f"cannot read CloudFormation stack {stack!r} ({exc}); check {SETTING_PREFIX}stack, "
+            f"the region ({SETTING_PREFIX}region or AWS_REGION) and your credentials"
+        ) from exc
+    return {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+
+
+def _parse_secrets(text: str | None) -> tuple[Secret, ...]:
+    if not text:
+        return ()
+    try:
+        return tuple(TypeAdapter(list[Secret]).validate_json(text))
+    except ValidationError as exc:
+        raise WorkflowError(
+            f"{SETTING_PREFIX}secrets must be a JSON list of "
+            '{"name": ENV_NAME, "valueFrom": SECRET_OR_PARAMETER_ARN}: '
+            f"{describe_validation_error(exc)}"
+        ) from exc
+
+
+def resolve(settings: Any) -> tuple[ControlPlane, Clients]:
+    """Settings -> ControlPlane; every missing or wrong value is a WorkflowError saying what to set."""
+    clients = Clients(settings.region, settings.endpoint_url)
+    outputs = _stack_outputs(clients, settings.stack) if settings.stack else {}
+    region = settings.region or outputs.get(stack_outputs.REGION) or clients.session.region_name
+    if region != clients.session.region_name:
+        clients = Clients(region, settings.endpoint_url)
+    values = {
+        "queue_url": settings.queue_url or outputs.get(stack_outputs.JOBS_QUEUE_URL),
+        "jobs_table": settings.jobs_table or outputs.get(stack_outputs.JOBS_TABLE_NAME),
+        "job_queue": settings.job_queue or outputs.get(stack_outputs.JOB_QUEUE_ARN),
+        "job_definition": settings.job_definition or outputs.get(stack_outputs.JOB_DEFINITION_ARN),
+    }
+    missing = [name for name, value in values.items() if not value]
+    if not region:
+        missing.insert(0, "region")
+    if missing:
+        flags = ", ".join(SETTING_PREFIX + name.replace("_", "-") for name in missing)
+        raise WorkflowError(
+            f"aws-basic-batch-sls does not know where its control plane is: set {SETTING_PREFIX}stack "
+            f"to the deployed stack's name, or set {flags}"
+        )
+    if settings.task_timeout is not None and settings.task_timeout < 60:
+        raise WorkflowError(
+            f"{SETTING_PREFIX}task-timeout is {settings.task_timeout}; AWS Batch needs at least 60 seconds"
+        )
+    if settings.status_grace_seconds < 10:
+        raise WorkflowError(f"{SETTING_PREFIX}status-grace-seconds must be at least 10")
+    try:
+        tags = parse_tag_string(settings.tags)
+    except ValueError as exc:
+        raise WorkflowError(f"{SETTING_PREFIX}tags: {exc}") from exc
+    plane = ControlPlane(
+        region=region,
+        dead_letter_queue_url=outputs.get(stack_outputs.JOBS_DLQ_URL),
+        endpoint_url=settings.endpoint_url,
+        task_timeout=settings.task_timeout,
+        tags=tags,
+        secrets=_parse_secrets(settings.secrets),
+        status_grace_seconds=settings.status_grace_seconds,
+        **values,
+    )
+    check_reachable(plane, clients)
+    return plane, clients
+
+
+def check_reachable(plane: ControlPlane, clients: Clients) -> None:
+    """Fail at start, not at the first job, when the queue or table is wrong or not allowed."""
+    try:
+        clients("sqs").get_queue_attributes(QueueUrl=plane.queue_url, AttributeNames=["QueueArn"])
+    except (ClientError, BotoCoreError) as exc:
+        raise WorkflowError(
+            f"cannot use the jobs queue {plane.queue_url} ({exc}); check {SETTING_PREFIX}queue-url / "
+            f"{SETTING_PREFIX}stack and that your credentials allow sqs:SendMessage on it"
+        ) from exc
+    try:
+        clients("dynamodb").describe_table(TableName=plane.jobs_table)
+    except (ClientError, BotoCoreError) as exc:
+        raise WorkflowError(
+            f"cannot use the jobs table {plane.jobs_table} ({exc}); check {SETTING_PREFIX}jobs-table / "
+            f"{SETTING_PREFIX}stack and that your credentials allow dynamodb:Query on it"
+        ) from exc
+
+
+def dumps_secrets(secrets: tuple[Secret, ...]) -> str:
+    return json.dumps([s.model_dump() for s in secrets])

@@ -1,0 +1,204 @@
+"""The executor: specs to SQS in batches, states from DynamoDB, cancel through the control plane."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import AsyncGenerator
+
+from botocore.exceptions import BotoCoreError, ClientError
+from snakemake_interface_common.exceptions import WorkflowError
+from snakemake_interface_executor_plugins.executors.base import SubmittedJobInfo
+from snakemake_interface_executor_plugins.executors.remote import RemoteExecutor
+from snakemake_interface_executor_plugins.jobs import JobExecutorInterface
+
+from sls_contract.cancel import cancel_run
+from sls_contract.errors import InvalidJobSpec, PermanentSubmitError
+from sls_contract.fargate import check_fargate_pair
+from sls_contract.job_definitions import JobDefinitions
+from sls_contract.record import RUN_ID_ENV
+from sls_contract.spec import JobSpec
+from sls_contract.status import JobStatus
+from sls_contract.store import JobStore
+from sls_contract.tags import job_tags
+
+from .config import resolve
+from .environment import split_environment
+from .messages import failure_message, lost_message
+from .resources import Defaults, ResourceError, build_spec, spec_fields
+from .sender import SpecTooLarge, encode, send_specs
+from .status_reader import StatusReader
+
+# Consecutive status rounds that may fail to read the table before the run gives up loudly.
+MAX_FAILED_ROUNDS = 10
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + uuid.uuid4().hex[:8]
+
+
+class Executor(RemoteExecutor):
+    def __post_init__(self) -> None:
+        settings = self.workflow.executor_settings
+        self.plane, self.clients = resolve(settings)
+        # Inside a coordinator job the run id comes from the environment the control plane set.
+        self.run_id = settings.run_id or os.environ.get(RUN_ID_ENV) or new_run_id()
+        self.store = JobStore(self.clients("dynamodb"), self.plane.jobs_table)
+        self.reader = StatusReader(self.store, self.run_id)
+        self.definitions = JobDefinitions(self.clients("batch"), derived_prefix="unused")
+        self.workflow_name = os.path.basename(os.path.dirname(os.path.abspath(self.workflow.main_snakefile)))
+        self.defaults = Defaults(
+            job_queue=self.plane.job_queue,
+            job_definition=self.plane.job_definition,
+            task_timeout=self.plane.task_timeout,
+            secrets=self.plane.secrets,
+        )
+        self._environment: dict[str, str] | None = None
+        self._failed_rounds = 0
+        self.logger.info(
+            f"aws-basic-batch-sls: run {self.run_id}; jobs queue {self.plane.queue_url}; "
+            f"states from table {self.plane.jobs_table}"
+        )
+
+    # -- submission ---------------------------------------------------------------------------------
+
+    def job_environment(self) -> dict[str, str]:
+        if self._environment is None:
+            self._environment, withheld = split_environment(self.envvars())
+            if withheld:
+                self.logger.warning(
+                    f"aws-basic-batch-sls: not passing {', '.join(withheld)} to Batch jobs: they look "
+                    "like credentials and would be readable in plaintext in DescribeJobs and in every "
+                    "state-change event. Jobs use their job role on AWS; pass real secrets with "
+                    "aws_batch_secrets or --aws-basic-batch-sls-secrets."
+                )
+        return self._environment
+
+    def _check_platform(self, spec: JobSpec) -> None:
+        try:
+            fargate = self.definitions.is_fargate(spec.job_definition)
+        except PermanentSubmitError as exc:
+            if "AccessDenied" in str(exc):
+                return  # not allowed to look; the submit function checks the same rule
+            raise ResourceError(f"rule {spec.rule}: resource aws_batch_job_definition: {exc}") from exc
+        if fargate:
+            try:
+                check_fargate_pair(spec.vcpu, spec.memory_mib)
+            except InvalidJobSpec as exc:
+                raise ResourceError(
+                    f"rule {spec.rule}: resources aws_batch_vcpu / aws_batch_mem_mb (or threads / "
+                    f"mem_mb) on Fargate job definition {spec.job_definition}: {exc}"
+                ) from exc
+
+    def job_spec(self, job: JobExecutorInterface) -> JobSpec:
+        rule = job.name
+        # job.resources is a Namedlist: iterating it yields values, so keys() is needed.
+        resources = {name: job.resources.get(name) for name in job.resources.keys()}  # noqa: SIM118
+        job_id = uuid.uuid4().hex
+        fields = spec_fields(rule, job.threads, resources, self.defaults, unique=job_id)
+        fields.update(
+            run_id=self.run_id,
+            job_id=job_id,
+            workflow=self.workflow_name,
+            rule=rule,
+            snakemake_jobid=job.jobid,
+            command=["/bin/bash", "-c", self.format_job_exec(job)],
+            environment=self.job_environment(),
+            tags=job_tags(self.plane.tags, self.run_id, rule, self.workflow_name),
+        )
+        spec = build_spec(rule, fields, resources)
+        self._check_platform(spec)
+        return spec
+
+    def run_job(self, job: JobExecutorInterface) -> None:
+        self.run_jobs([job])
+
+    def run_jobs(self, jobs: list[JobExecutorInterface]) -> None:
+        """Validate every job first (nothing is sent if one is wrong), then send in batches."""
+        specs: list[tuple[JobExecutorInterface, JobSpec]] = []
+        problems: list[str] = []
+        for job in jobs:
+            try:
+                specs.append((job, self.job_spec(job)))
+            except ResourceError as exc:
+                problems.append(str(exc))
+        if problems:
+            raise WorkflowError("aws-basic-batch-sls cannot submit:\n" + "\n".join(problems))
+        try:
+            encoded = encode([spec for _, spec in specs])
+        except SpecTooLarge as exc:
+            raise WorkflowError(str(exc)) from exc
+        try:
+            refused = send_specs(self.clients("sqs"), self.plane.queue_url, encoded)
+        except (ClientError, BotoCoreError) as exc:
+            raise WorkflowError(f"cannot send job specs to {self.plane.queue_url}: {exc}") from exc
+        sent_at = time.time()
+        for job, spec in specs:
+            info = SubmittedJobInfo(
+                job=job, external_jobid=spec.job_id, aux={"sent_at": sent_at, "job_name": spec.job_name}
+            )
+            if spec.job_id in refused:
+                self.report_job_error(info, msg=f"SQS refused the job spec: {refused[spec.job_id]}")
+            else:
+                self.report_job_submission(info)
+
+    # -- status -------------------------------------------------------------------------------------
+
+    async def check_active_jobs(
+        self, active_jobs: list[SubmittedJobInfo]
+    ) -> AsyncGenerator[SubmittedJobInfo, None]:
+        async with self.status_rate_limiter:
+            try:
+                self.reader.refresh()
+                self._failed_rounds = 0
+            except (ClientError, BotoCoreError) as exc:
+                self._failed_rounds += 1
+                if self._failed_rounds >= MAX_FAILED_ROUNDS:
+                    raise WorkflowError(
+                        f"cannot read job states from {self.plane.jobs_table} for "
+                        f"{self._failed_rounds} rounds: {exc}"
+                    ) from exc
+                self.logger.warning(f"aws-basic-batch-sls: reading job states failed ({exc}); retrying")
+                for job_info in active_jobs:
+                    yield job_info
+                return
+        lost = self._lost(active_jobs)
+        for job_info in active_jobs:
+            record = self.reader.latest.get(job_info.external_jobid)
+            if record is None:
+                if job_info.external_jobid in lost:
+                    self.report_job_error(job_info, msg=lost_message(self.plane, job_info))
+                    continue
+                yield job_info
+            elif record.status == JobStatus.SUCCEEDED:
+                self.report_job_success(job_info)
+            elif record.status == JobStatus.FAILED:
+                self.report_job_error(job_info, msg=failure_message(self.plane, record))
+            else:
+                yield job_info
+
+    def _lost(self, active_jobs: list[SubmittedJobInfo]) -> set[str]:
+        """Jobs with no record past the grace period, confirmed absent by a consistent read."""
+        deadline = time.time() - self.plane.status_grace_seconds
+        overdue = [
+            j.external_jobid
+            for j in active_jobs
+            if j.external_jobid not in self.reader.latest and j.aux["sent_at"] < deadline
+        ]
+        if not overdue:
+            return set()
+        found = self.reader.confirm_missing(overdue)
+        return set(overdue) - set(found)
+
+    # -- cancel -------------------------------------------------------------------------------------
+
+    def cancel_jobs(self, active_jobs: list[SubmittedJobInfo]) -> None:
+        reason = f"run {self.run_id} cancelled by Snakemake"
+        summary = cancel_run(self.store, self.clients("batch"), self.run_id, reason)
+        self.logger.info(
+            f"aws-basic-batch-sls: cancelled run {self.run_id}: terminated {len(summary.terminated)} "
+            f"Batch jobs; {len(summary.never_submitted)} queued specs will not be submitted"
+        )
+        for error in summary.errors:
+            self.logger.warning(f"aws-basic-batch-sls: could not terminate {error}")

@@ -1,0 +1,50 @@
+"""What the user reads when a job fails: exit code, reason, and where the log is."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from sls_contract.record import DEFAULT_LOG_GROUP, JobRecord
+
+
+def _console_links(region: str, record: JobRecord) -> list[str]:
+    links = [
+        f"https://{region}.console.aws.amazon.com/batch/home?region={region}#jobs/detail/{record.batch_job_id}"
+    ]
+    if record.log_stream:
+        group = quote(quote(record.log_group or DEFAULT_LOG_GROUP, safe=""), safe="")
+        stream = quote(quote(record.log_stream, safe=""), safe="")
+        links.append(
+            f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}"
+            f"#logsV2:log-groups/log-group/{group}/log-events/{stream}"
+        )
+    return links
+
+
+def failure_message(plane: Any, record: JobRecord) -> str:
+    parts = [f"AWS Batch job {record.batch_job_id or '(never submitted)'} ({record.job_name}) FAILED"]
+    if record.exit_code is not None:
+        parts.append(f"exit code {record.exit_code}")
+    if record.attempts:
+        parts.append(f"after {record.attempts} attempt(s)")
+    parts.append(f"reason: {record.status_reason or 'none given'}")
+    if record.log_stream:
+        group = record.log_group or DEFAULT_LOG_GROUP
+        parts.append(
+            f"log: {group} {record.log_stream} "
+            f"(aws logs get-log-events --log-group-name {group} --log-stream-name {record.log_stream})"
+        )
+    if record.batch_job_id and not plane.endpoint_url:
+        parts.append("console: " + " ; ".join(_console_links(plane.region, record)))
+    return "; ".join(parts)
+
+
+def lost_message(plane: Any, job_info: Any) -> str:
+    dlq = f" and the dead-letter queue {plane.dead_letter_queue_url}" if plane.dead_letter_queue_url else ""
+    return (
+        f"no record of job spec {job_info.external_jobid} ({job_info.aux.get('job_name')}) "
+        f"{plane.status_grace_seconds} s after it was sent: the submit function has not handled it. "
+        f"Check the submit function's logs{dlq}; raise --aws-basic-batch-sls-status-grace-seconds "
+        "if the queue is just long"
+    )

@@ -1,0 +1,62 @@
+"""Job specs onto the SQS jobs queue: SendMessageBatch, 10 entries and 256 KiB a call."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from sls_contract.limits import SQS_MESSAGE_MAX_BYTES, SQS_SEND_BATCH_MAX
+from sls_contract.spec import JobSpec
+
+_PARTIAL_FAILURE_RETRIES = 3
+
+
+class SpecTooLarge(ValueError):
+    pass
+
+
+def _groups(bodies: Sequence[tuple[JobSpec, str]]) -> Iterator[list[tuple[JobSpec, str]]]:
+    group: list[tuple[JobSpec, str]] = []
+    size = 0
+    for spec, body in bodies:
+        length = len(body.encode())
+        if group and (len(group) == SQS_SEND_BATCH_MAX or size + length > SQS_MESSAGE_MAX_BYTES):
+            yield group
+            group, size = [], 0
+        group.append((spec, body))
+        size += length
+    if group:
+        yield group
+
+
+def encode(specs: Sequence[JobSpec]) -> list[tuple[JobSpec, str]]:
+    """Serialize, refusing (naming the job) any spec SQS would not take."""
+    encoded = []
+    for spec in specs:
+        body = spec.to_message()
+        if len(body.encode()) > SQS_MESSAGE_MAX_BYTES:
+            raise SpecTooLarge(
+                f"rule {spec.rule} (job {spec.snakemake_jobid}, {spec.job_name}): its job spec is "
+                f"{len(body.encode())} bytes, over SQS's {SQS_MESSAGE_MAX_BYTES}; the command or "
+                "environment is too large (pass big values through files or config instead)"
+            )
+        encoded.append((spec, body))
+    return encoded
+
+
+def send_specs(sqs: Any, queue_url: str, encoded: Sequence[tuple[JobSpec, str]]) -> dict[str, str]:
+    """Send everything; returns {job_id: error} for specs SQS refused even after retries."""
+    failed: dict[str, str] = {}
+    for group in _groups(encoded):
+        pending = {spec.job_id: body for spec, body in group}
+        for _ in range(_PARTIAL_FAILURE_RETRIES):
+            response = sqs.send_message_batch(
+                QueueUrl=queue_url,
+                Entries=[{"Id": job_id, "MessageBody": body} for job_id, body in pending.items()],
+            )
+            errors = {f["Id"]: f"{f.get('Code')}: {f.get('Message', '')}" for f in response.get("Failed", [])}
+            pending = {job_id: body for job_id, body in pending.items() if job_id in errors}
+            if not pending:
+                break
+        failed.update({job_id: errors[job_id] for job_id in pending})
+    return failed

@@ -1,0 +1,1 @@
+"""Developer tools for aws-basic-batch-sls (run from the repository root)."""

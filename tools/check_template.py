@@ -1,0 +1,304 @@
+"""Check template.yaml offline: SAM translation, cfn-lint, statelint and (optionally) sam build.
+
+Run from the repository root::
+
+    python -m tools.check_template [--out build/template.cfn.json] [--sam-build]
+
+cfn-lint >= 1.54 no longer transforms SAM, so the template is translated with aws-sam-translator first
+(no IAM calls) and both the SAM source and the CloudFormation result are linted. Nothing checks a
+DefinitionUri ASL file except statelint. `sam build` says "Build Succeeded" even for a missing CodeUri,
+so --sam-build inspects the artifacts it produced.
+
+Other code imports :func:`translate_template` to get the deployed CloudFormation as a dict; this module
+therefore imports nothing heavy (cfn-lint, subprocess tools) at import time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_TEMPLATE = "template.yaml"
+DEFAULT_OUT = "build/template.cfn.json"
+DUMMY_REGION = "us-east-1"
+DUMMY_ACCOUNT = "123456789012"
+
+# Values for the template's required parameters during offline translation.
+DUMMY_PARAMETER_VALUES: dict[str, Any] = {
+    "JobQueueArn": f"arn:aws:batch:{DUMMY_REGION}:{DUMMY_ACCOUNT}:job-queue/snakemake-queue",
+    "JobDefinitionArn": f"arn:aws:batch:{DUMMY_REGION}:{DUMMY_ACCOUNT}:job-definition/snakemake-job",
+}
+
+# Dummy S3 locations for local code paths, so the translator needs no packaging step.
+_DUMMY_URIS = {
+    "AWS::Serverless::Function": ("CodeUri", "s3://check-template-dummy/function.zip"),
+    "AWS::Serverless::LayerVersion": ("ContentUri", "s3://check-template-dummy/layer.zip"),
+}
+
+# Artifacts `sam build` must produce (relative to .aws-sam/build); checked with --sam-build.
+_FUNCTION_ARTIFACTS = {"SubmitFunction": ["app.py"], "RecordFunction": ["app.py"]}
+_LAYER_ARTIFACTS = {
+    "ContractLayer": [
+        "python/sls_contract/__init__.py",
+        "python/aws_lambda_powertools/__init__.py",
+        "python/pydantic/__init__.py",
+        "python/pydantic_core/__init__.py",
+    ]
+}
+
+
+class CheckError(Exception):
+    """A check failed; the message says what to fix."""
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """SafeLoader that reads CloudFormation short tags (!Ref, !Sub, ...) without touching SafeLoader."""
+
+
+def _construct_intrinsic(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = tag_suffix if tag_suffix in ("Ref", "Condition") else f"Fn::{tag_suffix}"
+    if tag_suffix == "GetAtt" and isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node).split(".", 1)
+    elif isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {name: value}
+
+
+_CfnLoader.add_multi_constructor("!", _construct_intrinsic)
+
+
+def load_template(path: str | os.PathLike[str] = DEFAULT_TEMPLATE) -> dict[str, Any]:
+    """Read a CloudFormation/SAM YAML or JSON template into plain dicts (short tags expanded)."""
+    text = Path(path).read_text(encoding="utf-8")
+    template = yaml.load(text, Loader=_CfnLoader)  # a SafeLoader subclass: safe
+    if not isinstance(template, dict) or "Resources" not in template:
+        raise CheckError(f"{path}: not a template (no Resources section)")
+    return template
+
+
+def _inline_local_artifacts(template: dict[str, Any], base_dir: Path) -> None:
+    """Point CodeUri/ContentUri at dummy S3 URIs and inline DefinitionUri ASL as Definition."""
+    for logical_id, resource in template["Resources"].items():
+        props = resource.setdefault("Properties", {})
+        rtype = resource.get("Type")
+        if rtype in _DUMMY_URIS:
+            key, uri = _DUMMY_URIS[rtype]
+            if isinstance(props.get(key), str) and not props[key].startswith("s3://"):
+                props[key] = uri
+        if rtype == "AWS::Serverless::StateMachine" and isinstance(props.get("DefinitionUri"), str):
+            asl_path = base_dir / props.pop("DefinitionUri")
+            try:
+                props["Definition"] = json.loads(asl_path.read_text(encoding="utf-8"))
+            except (OSError, json.JSONDecodeError) as exc:
+                raise CheckError(f"{logical_id}: cannot read DefinitionUri {asl_path}: {exc}") from exc
+            # DefinitionSubstitutions stay as they are: SAM applies them to the inline Definition.
+
+
+def translate_template(
+    path: str | os.PathLike[str] = DEFAULT_TEMPLATE,
+    parameter_values: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Translate the SAM template at ``path`` to CloudFormation offline and return it as a dict.
+
+    ``parameter_values`` override :data:`DUMMY_PARAMETER_VALUES`. A relative ``path`` is taken from the
+    current directory, falling back to the repository root.
+    """
+    import boto3
+    from samtranslator.model.exceptions import InvalidDocumentException
+    from samtranslator.parser.parser import Parser
+    from samtranslator.translator.arn_generator import ArnGenerator
+    from samtranslator.translator.translator import Translator
+    from samtranslator.utils.py27hash_fix import (
+        to_py27_compatible_template,
+        undo_mark_unicode_str_in_template,
+    )
+
+    template_path = Path(path)
+    if not template_path.is_absolute() and not template_path.exists():
+        template_path = REPO_ROOT / template_path
+    sam_template = load_template(template_path)
+    _inline_local_artifacts(sam_template, template_path.parent)
+    values = {**DUMMY_PARAMETER_VALUES, "AWS::AccountId": DUMMY_ACCOUNT, **(parameter_values or {})}
+    region = str(values.setdefault("AWS::Region", DUMMY_REGION))
+    # Like samtranslator.translator.transform.transform, but with an explicit region (no AWS config
+    # needed) and no managed-policy lookup in IAM. Translator sets a class-level region: restore it.
+    saved_region = ArnGenerator.BOTO_SESSION_REGION_NAME
+    try:
+        to_py27_compatible_template(sam_template, values)
+        translator = Translator(None, Parser(), boto_session=boto3.session.Session(region_name=region))
+        translated = translator.translate(sam_template, values, get_managed_policy_map=dict)
+    except InvalidDocumentException as exc:
+        messages = "; ".join(getattr(cause, "message", str(cause)) for cause in exc.causes)
+        raise CheckError(f"SAM translation failed: {messages}") from exc
+    finally:
+        ArnGenerator.BOTO_SESSION_REGION_NAME = saved_region
+    translated = undo_mark_unicode_str_in_template(translated)
+    return translated
+
+
+# --- checks -----------------------------------------------------------------------------------------
+
+
+def _run_cfn_lint(path: Path) -> str:
+    """Lint one template file; raise on errors, print warnings and return a summary."""
+    from cfnlint.api import lint_file  # heavy: imported only when linting
+
+    matches = lint_file(path, {"regions": [DUMMY_REGION]})
+    errors = [m for m in matches if m.rule.id.startswith("E")]
+    for match in matches:
+        level = "error" if match in errors else "warning" if match.rule.id.startswith("W") else "info"
+        print(f"  {level}: {path.name}:{match.linenumber} {match.rule.id} {match.message}")
+    if errors:
+        raise CheckError(f"cfn-lint found {len(errors)} error(s) in {path}")
+    warnings = sum(1 for m in matches if m.rule.id.startswith("W"))
+    return f"0 errors, {warnings} warning(s)"
+
+
+def check_translate(template: Path, out: Path) -> str:
+    translated = translate_template(template)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(translated, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return f"{len(translated.get('Resources', {}))} CloudFormation resources -> {out}"
+
+
+def check_cfn_lint_translated(out: Path) -> str:
+    return _run_cfn_lint(out)
+
+
+def check_cfn_lint_source(template: Path) -> str:
+    return _run_cfn_lint(template)
+
+
+def _statelint_command() -> list[str]:
+    beside_python = Path(sys.executable).with_name("statelint")
+    if beside_python.exists():
+        return [str(beside_python)]
+    on_path = shutil.which("statelint")
+    if on_path:
+        return [on_path]
+    raise CheckError("statelint not found: pip install statelint")
+
+
+def check_statelint(template: Path) -> str:
+    asl_files = sorted((template.parent / "statemachine").glob("*.asl.json"))
+    if not asl_files:
+        return "skipped: no statemachine/*.asl.json"
+    command = _statelint_command()
+    failed = []
+    for asl in asl_files:
+        # --ignore=URI: "${SubmitFunctionArn}" placeholders are DefinitionSubstitutions, not URIs yet.
+        result = subprocess.run(
+            [*command, "--ignore=URI", str(asl)], capture_output=True, text=True, check=False
+        )
+        if result.returncode != 0:
+            failed.append(asl.name)
+            for line in (result.stdout + result.stderr).strip().splitlines():
+                print(f"  {asl.name}: {line}")
+    if failed:
+        raise CheckError(f"statelint rejected {', '.join(failed)}")
+    return f"{len(asl_files)} state machine(s) valid"
+
+
+def _missing_artifacts(build_dir: Path) -> list[str]:
+    missing = [
+        f"{logical_id}/{rel}"
+        for logical_id, paths in {**_FUNCTION_ARTIFACTS, **_LAYER_ARTIFACTS}.items()
+        for rel in paths
+        if not (build_dir / logical_id / rel).is_file()
+    ]
+    for layer in _LAYER_ARTIFACTS:
+        core = build_dir / layer / "python" / "pydantic_core"
+        if not any("aarch64" in so.name for so in core.glob("*.so")):
+            missing.append(f"{layer}/python/pydantic_core/*aarch64*.so (wheels not built for arm64 Lambda)")
+    return missing
+
+
+def check_sam_build(template: Path) -> str:
+    sam = os.environ.get("SAM_CLI", "sam")
+    if shutil.which(sam) is None:
+        raise CheckError(f"sam CLI not found ({sam!r}); set SAM_CLI to its path")
+    with tempfile.TemporaryDirectory(prefix="sam-build-") as tmp:
+        build_dir = Path(tmp) / "build"
+        env = {**os.environ, "AWS_REGION": DUMMY_REGION, "AWS_DEFAULT_REGION": DUMMY_REGION}
+        env.setdefault("SAM_CLI_TELEMETRY", "0")
+        result = subprocess.run(
+            [
+                sam,
+                "build",
+                "--template-file",
+                str(template),
+                "--build-dir",
+                str(build_dir),
+                "--cache-dir",
+                str(Path(tmp) / "cache"),
+                "--region",
+                DUMMY_REGION,
+            ],
+            cwd=tmp,  # sam leaves a .aws-sam/deps directory in its working directory
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            print((result.stdout + result.stderr).rstrip())
+            raise CheckError(f"sam build exited {result.returncode}")
+        missing = _missing_artifacts(build_dir)
+        if missing:
+            raise CheckError("sam build said it succeeded but artifacts are missing: " + ", ".join(missing))
+    return "artifacts complete (handlers, contract package, arm64 wheels)"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.check_template", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--template", default=DEFAULT_TEMPLATE, help="SAM template (default: %(default)s)")
+    parser.add_argument(
+        "--out", default=DEFAULT_OUT, help="translated CloudFormation JSON (default: %(default)s)"
+    )
+    parser.add_argument("--sam-build", action="store_true", help="also run sam build and check its artifacts")
+    args = parser.parse_args(argv)
+
+    template = Path(args.template).resolve()
+    out = Path(args.out)
+    steps: list[tuple[str, Callable[[], str]]] = [
+        ("translate (aws-sam-translator)", lambda: check_translate(template, out)),
+        ("cfn-lint translated template", lambda: check_cfn_lint_translated(out)),
+        ("cfn-lint template.yaml", lambda: check_cfn_lint_source(template)),
+        ("statelint statemachine/*.asl.json", lambda: check_statelint(template)),
+    ]
+    if args.sam_build:
+        steps.append(("sam build + artifacts", lambda: check_sam_build(template)))
+
+    failures = 0
+    for name, step in steps:
+        try:
+            detail = step()
+        except (CheckError, OSError, yaml.YAMLError) as exc:
+            failures += 1
+            print(f"FAIL {name}: {exc}")
+            if name.startswith("translate"):
+                break  # every later step needs the translated template
+        else:
+            print(f"PASS {name}: {detail}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
