@@ -1,0 +1,116 @@
+"""The whole local cloud as one context manager: endpoint, Batch runtime, stack, Lambda workers."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from .deploy import Deployment, deploy
+from .endpoint import REGION, MotoEndpoint
+from .lambda_runtime import LambdaRuntime
+
+DEFAULT_STACK = "aws-basic-batch-sls"
+DATA_BUCKET = "localcloud-data"
+
+
+class LocalCloud:
+    def __init__(
+        self,
+        workdir: Path | None = None,
+        stack_name: str = DEFAULT_STACK,
+        max_vcpus: int | None = None,
+        batch_config: Any = None,
+        retry_delay: int = 2,
+        port: int | None = None,
+    ) -> None:
+        self._own_workdir = workdir is None
+        self.workdir = Path(workdir or tempfile.mkdtemp(prefix="localcloud-"))
+        self.stack_name = stack_name
+        self.max_vcpus = max_vcpus or os.cpu_count() or 2
+        self.batch_config = batch_config
+        self.retry_delay = retry_delay
+        self.endpoint = MotoEndpoint(port)
+        self.deployment: Deployment | None = None
+        self.lambdas: LambdaRuntime | None = None
+        self.batch: Any = None
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+
+    def start(self) -> LocalCloud:
+        try:
+            self.endpoint.start()
+            os.environ.update(self.endpoint.client_env())
+            self.batch = self._install_batch()
+            self.deployment = deploy(self.session(), self.stack_name, self.max_vcpus)
+            self.session().client("s3").create_bucket(Bucket=DATA_BUCKET)
+            self.lambdas = LambdaRuntime(
+                self.deployment, self.endpoint.client_env(), self.workdir / "lambda", self.retry_delay
+            )
+            self.lambdas.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _install_batch(self) -> Any:
+        from .batch.config import BatchRuntimeConfig
+        from .batch.runtime import install
+
+        config = self.batch_config or BatchRuntimeConfig()
+        return install(config.model_copy(update=self._batch_overrides(config)))
+
+    def _batch_overrides(self, config: Any) -> dict[str, Any]:
+        bin_dir = str(Path(os.sys.executable).parent)
+        return {
+            "work_root": self.workdir / "batch",
+            "base_env": {
+                **config.base_env,
+                **self.endpoint.client_env(),
+                "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""),
+            },
+        }
+
+    def stop(self) -> None:
+        if self.lambdas:
+            self.lambdas.stop()
+        if self.batch is not None:
+            self.batch.stop()
+        self.endpoint.stop()
+        if self._own_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self) -> LocalCloud:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- what clients need --------------------------------------------------------------------------
+
+    def session(self) -> boto3.session.Session:
+        env = self.endpoint.client_env()
+        return boto3.session.Session(
+            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+            region_name=REGION,
+        )
+
+    def client(self, service: str) -> Any:
+        return self.session().client(service, endpoint_url=self.endpoint.url)
+
+    def snakemake_args(self, storage_prefix: str) -> list[str]:
+        """Flags that point `snakemake --executor aws-basic-batch-sls` at this local cloud."""
+        return [
+            "--executor", "aws-basic-batch-sls",
+            "--aws-basic-batch-sls-stack", self.stack_name,
+            "--aws-basic-batch-sls-region", REGION,
+            "--aws-basic-batch-sls-endpoint-url", self.endpoint.url,
+            "--default-storage-provider", "s3",
+            "--default-storage-prefix", storage_prefix,
+            "--storage-s3-endpoint-url", self.endpoint.url,
+        ]  # fmt: skip

@@ -1,0 +1,56 @@
+"""moto's server on 127.0.0.1 on a free port, configured for what the local cloud needs."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import urllib.request
+
+from moto.server import ThreadedMotoServer
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+# Dummy credentials: moto accepts anything; real ones must never reach it.
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "localcloud", "AWS_SECRET_ACCESS_KEY": "localcloud"}
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class MotoEndpoint:
+    """A ThreadedMotoServer in this process (so the Batch runtime can hook into moto's backends)."""
+
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+    def start(self) -> MotoEndpoint:
+        # Step Functions service integrations call http://localhost:$MOTO_PORT (see DESIGN.md).
+        os.environ["MOTO_PORT"] = str(self.port)
+        self._server.start()
+        config = {"batch": {"use_docker": False}, "stepfunctions": {"execute_state_machine": True}}
+        request = urllib.request.Request(
+            f"{self.url}/moto-api/config", data=json.dumps(config).encode(), method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=10):
+            pass
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def client_env(self) -> dict[str, str]:
+        """What a process needs in its environment to talk to this endpoint with boto3."""
+        return {
+            "AWS_ENDPOINT_URL": self.url,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            **CREDENTIALS,
+        }

@@ -1,0 +1,208 @@
+"""One Lambda function, run the way Lambda runs it: an SQS event source mapping calling the handler.
+
+Started as a process per function by LambdaRuntime (`python -m localcloud.lambda_worker ...`). It reads
+the function's configuration (handler, environment) and its event source mappings from the local
+cloud's Lambda API, where the deployed template put them, imports the real handler module from the
+source tree with the layer on sys.path, and polls: batch size and batching window honoured,
+ReportBatchItemFailures honoured (only failed records stay on the queue), redrive to the DLQ by the
+queue's own maxReceiveCount. One invocation at a time per process, as in one Lambda execution
+environment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import signal
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+LAYER_DIR = REPO_ROOT / "layers" / "contract"
+
+
+class Context:
+    """The LambdaContext fields Powertools reads."""
+
+    def __init__(self, name: str, arn: str, memory: int, timeout_s: int) -> None:
+        self.function_name = name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = arn
+        self.memory_limit_in_mb = memory
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{name}"
+        self.log_stream_name = "localcloud"
+        self._deadline = time.monotonic() + timeout_s
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:
+    """Messages as Lambda's SQS event source delivers them."""
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": m.get("Attributes", {}),
+                "messageAttributes": m.get("MessageAttributes", {}),
+                "md5OfBody": m["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": region,
+            }
+            for m in messages
+        ]
+    }
+
+
+def load_handler(code_dir: Path, handler: str) -> Any:
+    module_name, function_name = handler.rsplit(".", 1)
+    sys.path[:0] = [str(code_dir), str(LAYER_DIR)]
+    spec = importlib.util.spec_from_file_location(module_name, code_dir / f"{module_name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return getattr(module, function_name)
+
+
+class Stats:
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.data = {"invocations": 0, "records": 0, "failed_records": 0, "handler_cpu_seconds": 0.0}
+
+    def add(self, records: int, failed: int, cpu: float) -> None:
+        self.data["invocations"] += 1
+        self.data["records"] += records
+        self.data["failed_records"] += failed
+        self.data["handler_cpu_seconds"] += cpu
+        self.write()
+
+    def write(self) -> None:
+        if self.path:
+            tmp = self.path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(self.data))
+            tmp.replace(self.path)
+
+
+def _receive(sqs: Any, url: str, batch_size: int, window_s: float) -> list[dict[str, Any]]:
+    messages: list[dict[str, Any]] = []
+    deadline = time.monotonic() + window_s
+    while len(messages) < batch_size:
+        response = sqs.receive_message(
+            QueueUrl=url,
+            MaxNumberOfMessages=min(10, batch_size - len(messages)),
+            WaitTimeSeconds=1 if not messages else 0,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        )
+        got = response.get("Messages", [])
+        messages.extend(got)
+        if not got or time.monotonic() >= deadline:
+            break
+    return messages
+
+
+def run(args: argparse.Namespace) -> None:
+    lam, sqs = boto3.client("lambda"), boto3.client("sqs")
+    config = lam.get_function_configuration(FunctionName=args.function_name)
+    os.environ.update({k: str(v) for k, v in config.get("Environment", {}).get("Variables", {}).items()})
+    os.environ.update(
+        AWS_LAMBDA_FUNCTION_NAME=args.function_name,
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE=str(config.get("MemorySize", 128)),
+        # No X-Ray daemon here; Tracer becomes a no-op, as documented by Powertools.
+        POWERTOOLS_TRACE_DISABLED="1",
+    )
+    stats = Stats(Path(args.stats_file) if args.stats_file else None)
+    started = time.perf_counter()
+    handler = load_handler(Path(args.code_dir), config["Handler"])
+    stats.data["import_seconds"] = time.perf_counter() - started
+    mappings = [
+        m
+        for m in lam.list_event_source_mappings(FunctionName=args.function_name)["EventSourceMappings"]
+        if m.get("State", "Enabled") in ("Enabled", "Creating") and ":sqs:" in m["EventSourceArn"]
+    ]
+    sources = [
+        (
+            m["EventSourceArn"],
+            sqs.get_queue_url(QueueName=m["EventSourceArn"].rsplit(":", 1)[1])["QueueUrl"],
+            int(m.get("BatchSize", 10)),
+            float(m.get("MaximumBatchingWindowInSeconds", 0) or 0),
+            "ReportBatchItemFailures" in m.get("FunctionResponseTypes", []),
+        )
+        for m in mappings
+    ]
+    stats.write()
+    Path(args.ready_file).write_text("ready")
+    parent = os.getppid()
+    while os.getppid() == parent:
+        for arn, url, batch_size, window, partial in sources:
+            messages = _receive(sqs, url, batch_size, window)
+            if messages:
+                invoke(handler, messages, arn, url, partial, config, sqs, args, stats)
+
+
+def invoke(
+    handler: Any, messages: list, arn: str, url: str, partial: bool, config: dict, sqs: Any,
+    args: argparse.Namespace, stats: Stats,
+) -> None:  # fmt: skip
+    context = Context(
+        args.function_name, config["FunctionArn"], config.get("MemorySize", 128), config["Timeout"]
+    )
+    by_id = {m["MessageId"]: m for m in messages}
+    cpu = time.process_time()
+    try:
+        response = handler(sqs_event(messages, arn, os.environ["AWS_REGION"]), context)
+        if partial and isinstance(response, dict):
+            failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+        else:
+            failed = set()
+    except Exception as exc:  # a crashed invocation fails the whole batch, as in Lambda
+        print(f"invocation failed: {exc!r}", file=sys.stderr, flush=True)
+        failed = set(by_id)
+    cpu = time.process_time() - cpu
+    done = [m for mid, m in by_id.items() if mid not in failed]
+    for start in range(0, len(done), 10):
+        sqs.delete_message_batch(
+            QueueUrl=url,
+            Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                for i, m in enumerate(done[start : start + 10])
+            ],
+        )
+    retry = [by_id[mid] for mid in failed if mid in by_id]
+    for start in range(0, len(retry), 10):
+        # Lambda leaves failed records until the visibility timeout ends; the local cloud shortens the
+        # wait (retry_delay) so tests do not sit out 180 s. Receive counts and redrive are unchanged.
+        sqs.change_message_visibility_batch(
+            QueueUrl=url,
+            Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": args.retry_delay}
+                for i, m in enumerate(retry[start : start + 10])
+            ],
+        )
+    stats.add(len(messages), len(retry), cpu)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--function-name", required=True)
+    parser.add_argument("--code-dir", required=True)
+    parser.add_argument("--ready-file", required=True)
+    parser.add_argument("--stats-file")
+    parser.add_argument("--retry-delay", type=int, default=2)
+    args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    run(args)
+
+
+if __name__ == "__main__":
+    main()
