@@ -1,0 +1,154 @@
+"""Shared fixtures: a moto cloud built from template.yaml, and the real Lambda handlers loaded inside it."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CONTRACT_DIR = REPO_ROOT / "layers" / "contract"
+for _path in (REPO_ROOT, CONTRACT_DIR):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+
+from tests.support.cloud import (  # noqa: E402
+    REGION,
+    BatchEnv,
+    Queue,
+    create_batch_env,
+    create_jobs_table,
+    create_queue_with_dlq,
+)
+from tools.check_template import translate_template  # noqa: E402
+
+JOBS_TABLE = "test-jobs-table"
+DERIVED_PREFIX = "test-stack-derived"
+
+
+@pytest.fixture(scope="session")
+def template() -> dict[str, Any]:
+    """template.yaml translated to CloudFormation (the SAM transform applied offline)."""
+    return translate_template(REPO_ROOT / "template.yaml")
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Dummy credentials, a region and the variables template.yaml gives the functions."""
+    env = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SECURITY_TOKEN": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "AWS_CONFIG_FILE": "/dev/null",
+        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+        "POWERTOOLS_SERVICE_NAME": "aws-basic-batch-sls",
+        "POWERTOOLS_METRICS_NAMESPACE": "AwsBasicBatchSls",
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+        "POWERTOOLS_TRACE_DISABLED": "1",
+        "POWERTOOLS_METRICS_DISABLED": "0",
+        "JOBS_TABLE_NAME": JOBS_TABLE,
+        "RECORD_TTL_DAYS": "30",
+        "SUBMIT_MAX_RECEIVE_COUNT": "5",
+        "DERIVED_JOB_DEFINITION_PREFIX": DERIVED_PREFIX,
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return env
+
+
+@pytest.fixture
+def aws(aws_env: dict[str, str]) -> Iterator[None]:
+    """moto in-process; Batch without docker (jobs go straight to SUCCEEDED)."""
+    with mock_aws(config={"batch": {"use_docker": False}}):
+        yield
+
+
+@pytest.fixture
+def dynamodb(aws: None) -> Any:
+    return boto3.client("dynamodb", region_name=REGION)
+
+
+@pytest.fixture
+def jobs_table(aws: None, template: dict[str, Any], dynamodb: Any) -> str:
+    """The jobs table created from template.yaml's JobsTable Properties; returns its name."""
+    return create_jobs_table(dynamodb, template, JOBS_TABLE)
+
+
+@pytest.fixture
+def jobs_queue(aws: None, template: dict[str, Any]) -> Queue:
+    """JobsQueue and its DLQ with the template's attributes and redrive policy."""
+    sqs = boto3.client("sqs", region_name=REGION)
+    return create_queue_with_dlq(sqs, template, "JobsQueue", "JobsDeadLetterQueue")
+
+
+@pytest.fixture
+def batch_env(aws: None) -> BatchEnv:
+    """A compute environment, job queue and job definitions (plain and Fargate) in moto Batch."""
+    return create_batch_env(
+        boto3.client("batch", region_name=REGION), boto3.client("iam", region_name=REGION)
+    )
+
+
+@dataclass
+class FakeLambdaContext:
+    """The one LambdaContext fake of the suite."""
+
+    function_name: str = "aws-basic-batch-sls-test-function"
+    function_version: str = "$LATEST"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = (
+        "arn:aws:lambda:us-east-1:123456789012:function:aws-basic-batch-sls-test-function"
+    )
+    aws_request_id: str = "52fdfc07-2182-154f-163f-5f0f9a621d72"
+    log_group_name: str = "/aws/lambda/aws-basic-batch-sls-test-function"
+    log_stream_name: str = "2026/01/01/[$LATEST]0123456789abcdef"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+@pytest.fixture
+def lambda_context() -> FakeLambdaContext:
+    return FakeLambdaContext()
+
+
+def _load_handler(function_dir: str) -> ModuleType:
+    """Import functions/<dir>/app.py fresh, under a unique name (its clients bind to the active mock)."""
+    directory = REPO_ROOT / "functions" / function_dir
+    if str(directory) not in sys.path:
+        sys.path.insert(0, str(directory))
+    name = f"{function_dir}_app_{uuid.uuid4().hex}"
+    spec = importlib.util.spec_from_file_location(name, directory / "app.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def submit_app(aws: None, jobs_table: str) -> Iterator[ModuleType]:
+    """functions/submit_job/app.py imported inside the mock, with the jobs table in place."""
+    module = _load_handler("submit_job")
+    yield module
+    sys.modules.pop(module.__name__, None)
+
+
+@pytest.fixture
+def record_app(aws: None, jobs_table: str) -> Iterator[ModuleType]:
+    """functions/record_state/app.py imported inside the mock, with the jobs table in place."""
+    module = _load_handler("record_state")
+    yield module
+    sys.modules.pop(module.__name__, None)
