@@ -5,6 +5,7 @@ from Batch's own events in DynamoDB; this plugin reads those records.
 """
 
 from dataclasses import dataclass, field
+from typing import Optional
 
 from snakemake_interface_executor_plugins.settings import CommonSettings, ExecutorSettingsBase
 
@@ -19,7 +20,7 @@ def _setting(help: str, env_var: bool = True) -> dict:
 
 @dataclass
 class ExecutorSettings(ExecutorSettingsBase):
-    stack: str | None = field(
+    stack: Optional[str] = field(
         default=None,
         metadata=_setting(
             "Name of the deployed aws-basic-batch-sls CloudFormation stack. Its Outputs give the "
@@ -27,43 +28,43 @@ class ExecutorSettings(ExecutorSettingsBase):
             "setting is enough; the settings below override single values."
         ),
     )
-    region: str | None = field(
+    region: Optional[str] = field(
         default=None, metadata=_setting("AWS region (default: the stack's, else boto3's).")
     )
-    queue_url: str | None = field(
+    queue_url: Optional[str] = field(
         default=None, metadata=_setting("URL of the stack's SQS jobs queue (Output JobsQueueUrl).")
     )
-    jobs_table: str | None = field(
+    jobs_table: Optional[str] = field(
         default=None, metadata=_setting("Name of the stack's DynamoDB jobs table (Output JobsTableName).")
     )
-    job_queue: str | None = field(
+    job_queue: Optional[str] = field(
         default=None,
         metadata=_setting("Default AWS Batch job queue (name or ARN); per rule: aws_batch_job_queue."),
     )
-    job_definition: str | None = field(
+    job_definition: Optional[str] = field(
         default=None,
         metadata=_setting(
             "Default AWS Batch job definition (name or ARN); per rule: aws_batch_job_definition."
         ),
     )
-    task_timeout: int | None = field(
+    task_timeout: Optional[int] = field(
         default=None,
         metadata=_setting("Default job timeout in seconds (>= 60); per rule: aws_batch_task_timeout."),
     )
-    tags: str | None = field(
+    tags: Optional[str] = field(
         default=None,
         metadata=_setting(
             "Tags for every job, 'key=value,key2=value2'. Run id, rule and workflow tags are added."
         ),
     )
-    secrets: str | None = field(
+    secrets: Optional[str] = field(
         default=None,
         metadata=_setting(
             'Secrets for every job, JSON list of {"name": ENV_NAME, "valueFrom": ARN} '
             "(Secrets Manager or SSM); merged with per-rule aws_batch_secrets, per-rule wins."
         ),
     )
-    endpoint_url: str | None = field(
+    endpoint_url: Optional[str] = field(
         default=None,
         metadata=_setting("AWS endpoint URL for every service (the local cloud); unset on AWS."),
     )
@@ -74,7 +75,7 @@ class ExecutorSettings(ExecutorSettingsBase):
             "(the spec may be stuck or on the dead-letter queue)."
         ),
     )
-    run_id: str | None = field(
+    run_id: Optional[str] = field(
         default=None,
         metadata=_setting("Run id to file jobs under (default: generated per Snakemake invocation)."),
     )

@@ -1,0 +1,106 @@
+"""`python -m localcloud demo|up`: the control plane on this machine, no AWS account needed."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from rich.console import Console
+
+from sls_contract import stack_outputs
+
+from .cloud import DATA_BUCKET, LocalCloud
+from .deploy import REPO_ROOT
+from .report import jobs_table, run_records
+
+console = Console()
+DEMO_DIR = REPO_ROOT / "examples" / "demo"
+
+
+def _start(args: argparse.Namespace) -> LocalCloud:
+    cloud = LocalCloud(max_vcpus=args.vcpus)
+    with console.status("Starting the local cloud: moto on 127.0.0.1, stack from template.yaml, Lambda workers"):
+        started = time.monotonic()
+        cloud.start()
+    console.print(
+        f"[green]Local cloud up[/] in {time.monotonic() - started:.1f} s at {cloud.endpoint.url} "
+        f"(stack {cloud.stack_name}, {cloud.max_vcpus} vCPUs for Batch jobs)"
+    )
+    return cloud
+
+
+def demo(args: argparse.Namespace) -> int:
+    cloud = _start(args)
+    try:
+        run_id = "demo-" + time.strftime("%Y%m%dT%H%M%S")
+        workdir = Path(tempfile.mkdtemp(prefix="demo-workflow-"))
+        shutil.copytree(DEMO_DIR, workdir, dirs_exist_ok=True)
+        command = [
+            sys.executable, "-m", "snakemake",
+            *cloud.snakemake_args(f"s3://{DATA_BUCKET}/{run_id}"),
+            "--aws-basic-batch-sls-run-id", run_id,
+            "--jobs", str(args.jobs),
+            "--seconds-between-status-checks", "1",
+            "--config", f"samples={args.samples}",
+            "--printshellcmds",
+        ]  # fmt: skip
+        console.rule(f"snakemake (run {run_id}): {args.samples * 2 + 2} jobs")
+        console.print(" ".join(command[2:]), style="dim")
+        env = {**os.environ, **cloud.endpoint.client_env()}
+        code = subprocess.call(command, cwd=workdir, env=env)
+        console.rule("jobs recorded in DynamoDB")
+        table = cloud.deployment.outputs[stack_outputs.JOBS_TABLE_NAME]
+        records = run_records(cloud.client("dynamodb"), table, run_id)
+        console.print(jobs_table(records, f"run {run_id}"))
+        if code == 0:
+            summary = cloud.client("s3").get_object(Bucket=DATA_BUCKET, Key=f"{run_id}/summary.txt")
+            console.print(f"[green]Workflow succeeded[/]: s3://{DATA_BUCKET}/{run_id}/summary.txt = "
+                          f"{summary['Body'].read().decode().strip()}")  # fmt: skip
+        else:
+            console.print(f"[red]Workflow failed[/] (snakemake exit code {code})")
+        shutil.rmtree(workdir, ignore_errors=True)
+        return code
+    finally:
+        with console.status("Stopping the local cloud"):
+            cloud.stop()
+
+
+def up(args: argparse.Namespace) -> int:
+    cloud = _start(args)
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        env = cloud.endpoint.client_env()
+        console.print("\n[bold]In another shell:[/]")
+        for name, value in env.items():
+            console.print(f"export {name}={value}", highlight=False)
+        flags = " ".join(cloud.snakemake_args(f"s3://{DATA_BUCKET}/my-run"))
+        console.print(f"snakemake --jobs 10 {flags}", highlight=False)
+        console.print(f"\nOutputs: {cloud.deployment.outputs}", highlight=False)
+        console.print("\n[dim]Ctrl-C stops the local cloud and everything it started.[/]")
+        stop.wait()
+        return 0
+    finally:
+        with console.status("Stopping the local cloud"):
+            cloud.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m localcloud", description=__doc__)
+    parser.add_argument("--vcpus", type=int, default=os.cpu_count() or 2, help="vCPUs for Batch jobs")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("demo", help="run examples/demo through the full path and print its jobs")
+    run.add_argument("--samples", type=int, default=8)
+    run.add_argument("--jobs", type=int, default=20)
+    sub.add_parser("up", help="keep a local cloud running and print how to use it")
+    args = parser.parse_args(argv)
+    return {"demo": demo, "up": up}[args.command](args)
