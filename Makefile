@@ -28,6 +28,12 @@ $(SAM_VENV)/.installed:
 	$(SAM_VENV)/bin/pip install --quiet 'aws-sam-cli>=1.150,<2'
 	touch $@
 
+demo: venv
+	$(BIN)/python -m localcloud demo
+
+local-cloud: venv
+	$(BIN)/python -m localcloud up
+
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
