@@ -1,0 +1,80 @@
+"""The job object DescribeJobs, ListJobs and the state-change events report, from a JobRecord."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from .lifecycle import JobRecord
+
+
+def describe(record: JobRecord, with_tags: bool = True) -> dict[str, Any]:
+    """DescribeJobs' job; events use the same object without tags (the event schema has none)."""
+    job = record.job
+    container = copy.deepcopy(record.container)
+    if record.log_stream:
+        container["logStreamName"] = record.log_stream
+    if record.exit_code is not None:
+        container["exitCode"] = record.exit_code
+    if record.container_reason:
+        container["reason"] = record.container_reason
+    result: dict[str, Any] = {
+        "jobArn": job.arn,
+        "jobName": record.name,
+        "jobId": record.job_id,
+        "jobQueue": job.job_queue.arn,
+        "status": record.status,
+        "attempts": copy.deepcopy(record.attempts),
+        "createdAt": record.created_ms,
+        "dependsOn": copy.deepcopy(job.depends_on or []),
+        "jobDefinition": job.job_definition.arn,
+        "parameters": dict(job.parameters),
+        "container": container,
+        "propagateTags": record.propagate_tags,
+        "platformCapabilities": list(job.job_definition.platform_capabilities or ["EC2"]),
+    }
+    if record.status_reason is not None:
+        result["statusReason"] = record.status_reason
+    if record.started_ms is not None:
+        result["startedAt"] = record.started_ms
+    if record.stopped_ms is not None:
+        result["stoppedAt"] = record.stopped_ms
+    if record.retry_strategy:
+        result["retryStrategy"] = copy.deepcopy(record.retry_strategy)
+    if record.timeout:
+        result["timeout"] = dict(record.timeout)
+    if record.share_identifier:
+        result["shareIdentifier"] = record.share_identifier
+    result["schedulingPriority"] = record.priority
+    if with_tags:
+        tags = job.backend.list_tags_for_resource(job.arn)
+        if tags:
+            result["tags"] = tags
+    return result
+
+
+def describe_short(record: JobRecord) -> dict[str, Any]:
+    """ListJobs' job summary."""
+    job = record.job
+    result: dict[str, Any] = {
+        "jobArn": job.arn,
+        "jobId": record.job_id,
+        "jobName": record.name,
+        "createdAt": record.created_ms,
+        "status": record.status,
+        "jobDefinition": job.job_definition.arn,
+    }
+    if record.status_reason is not None:
+        result["statusReason"] = record.status_reason
+    if record.started_ms is not None:
+        result["startedAt"] = record.started_ms
+    if record.stopped_ms is not None:
+        result["stoppedAt"] = record.stopped_ms
+    container = {}
+    if record.exit_code is not None:
+        container["exitCode"] = record.exit_code
+    if record.container_reason:
+        container["reason"] = record.container_reason
+    if container:
+        result["container"] = container
+    return result

@@ -1,0 +1,371 @@
+"""The job state machine: SUBMITTED -> PENDING -> RUNNABLE -> STARTING -> RUNNING -> SUCCEEDED/FAILED."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import shutil
+import signal
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from .capacity import Capacity
+from .config import BatchRuntimeConfig
+from .describe import describe
+from .events import EventPublisher
+from .lifecycle import (
+    BEFORE_STARTING,
+    DEPENDENCY_FAILED,
+    ESSENTIAL_EXITED,
+    TERMINAL,
+    TIMEOUT_REASON,
+    Attempt,
+    JobRecord,
+    now_ms,
+    should_retry,
+)
+from .logs import LogTail, ensure_stream, put_lines
+from .process import exit_code_of, kill_group, signal_group, start_process
+from .scheduler import Scheduler
+from .secrets import SecretResolutionError, resolve_secrets
+
+logger = logging.getLogger(__name__)
+
+
+class Engine:
+    """Owns every job the runtime runs; all state changes happen under ``self.lock``."""
+
+    def __init__(self, config: BatchRuntimeConfig) -> None:
+        self.config = config
+        self.lock = threading.RLock()
+        self.scheduler = Scheduler()
+        self.publisher = EventPublisher(config, self.scheduler)
+        self.capacity = Capacity(config.default_vcpus, elastic=config.simulate)
+        self.work_root = Path(config.work_root or tempfile.mkdtemp(prefix="localcloud-batch-"))
+        self.records: dict[str, JobRecord] = {}
+        self._seq = itertools.count()
+        self._dependents: dict[str, set[str]] = {}
+        self._running: dict[str, tuple[JobRecord, Attempt, LogTail]] = {}
+        self._poll_handle: int | None = None
+        self._last_pump = 0.0
+        self._dispatch_pending = False
+        self._stopped = False
+
+    # -- entry points (server threads) ------------------------------------------------------------
+    def next_seq(self) -> int:
+        return next(self._seq)
+
+    def submit(self, record: JobRecord) -> None:
+        with self.lock:
+            self.records[record.job_id] = record
+        self.scheduler.call_soon(lambda: self._after_submit(record))
+
+    def terminate(self, job_id: str, reason: str) -> bool:
+        """TerminateJob: cancel a queued job, kill a running one. False when the job is not ours."""
+        with self.lock:
+            record = self.records.get(job_id)
+            if record is None:
+                return False
+            if record.status in BEFORE_STARTING:
+                self._cancel_queued(record, reason)
+            elif record.status not in TERMINAL and record.current is not None:
+                record.current.kill_reason = record.current.kill_reason or reason
+                self._kill_attempt(record, record.current)
+            return True
+
+    def cancel(self, job_id: str, reason: str) -> bool:
+        """CancelJob: only jobs that have not started; STARTING/RUNNING jobs are left alone, as AWS."""
+        with self.lock:
+            record = self.records.get(job_id)
+            if record is None:
+                return False
+            if record.status in BEFORE_STARTING:
+                self._cancel_queued(record, reason)
+            return True
+
+    def forget(self, account: str, region: str) -> None:
+        """A moto reset: kill and drop that backend's jobs."""
+        with self.lock:
+            for job_id, record in list(self.records.items()):
+                if (record.account, record.region) == (account, region):
+                    if record.current is not None and record.current.proc is not None:
+                        kill_group(record.current.proc)
+                    self._running.pop(job_id, None)
+                    self.capacity.runnable.pop(job_id, None)
+                    self.capacity.release(record)
+                    del self.records[job_id]
+
+    def stop(self) -> None:
+        with self.lock:
+            self._stopped = True
+            running = list(self._running.values())
+            self._running.clear()
+        for _, attempt, tail in running:
+            if attempt.proc is not None:
+                kill_group(attempt.proc)
+            tail.pump(final=True)
+        self.scheduler.stop()
+
+    # -- transitions --------------------------------------------------------------------------------
+    def _set_status(self, record: JobRecord, status: str) -> None:
+        record.status = status
+        record.job._status = status  # ListJobs' jobStatus filter reads moto's own field
+        self.publisher.publish(record.account, record.region, describe(record, with_tags=False))
+
+    def _after_submit(self, record: JobRecord) -> None:
+        with self.lock:
+            if record.status != "SUBMITTED" or self._stopped:
+                return
+            waiting = []
+            for dep in record.job.depends_on or []:
+                dep_status = self._status_of(dep["jobId"])
+                if dep_status == "FAILED":
+                    self._finalize(record, "FAILED", DEPENDENCY_FAILED)
+                    return
+                if dep_status != "SUCCEEDED":
+                    waiting.append(dep["jobId"])
+            if waiting:
+                for dep_id in waiting:
+                    self._dependents.setdefault(dep_id, set()).add(record.job_id)
+                self._set_status(record, "PENDING")
+            else:
+                self._make_runnable(record)
+
+    def _status_of(self, job_id: str) -> str:
+        if job_id in self.records:
+            return self.records[job_id].status
+        return "SUCCEEDED"  # a job we do not run (or that moto forgot) never blocks its dependents
+
+    def _make_runnable(self, record: JobRecord) -> None:
+        record.status_reason = None
+        self._set_status(record, "RUNNABLE")
+        self.capacity.runnable[record.job_id] = record
+        self._dispatch_soon()
+
+    def _dispatch_soon(self) -> None:
+        if not self._dispatch_pending:
+            self._dispatch_pending = True
+            self.scheduler.call_soon(self._dispatch)
+
+    def _dispatch(self) -> None:
+        with self.lock:
+            self._dispatch_pending = False
+            if self._stopped:
+                return
+            for record in self.capacity.dispatch_order():
+                ce_arn = self.capacity.place(record)
+                if ce_arn is None:
+                    continue
+                del self.capacity.runnable[record.job_id]
+                record.ce_arn = ce_arn
+                self._start_attempt(record)
+
+    def _start_attempt(self, record: JobRecord) -> None:
+        self._set_status(record, "STARTING")
+        number = len(record.attempts) + 1
+        stream = f"{record.job.job_definition.name}/default/{uuid.uuid4().hex}"
+        attempt = Attempt(number=number, started_ms=now_ms(), log_stream=stream)
+        attempt.behaviour = self.config.behaviour_for(record.name, number)
+        record.current, record.log_stream = attempt, stream
+        record.exit_code = record.container_reason = None
+        ensure_stream(record.account, record.region, stream)
+        behaviour = attempt.behaviour
+        synthetic = self.config.simulate or (
+            behaviour is not None and (behaviour.fail is not None or behaviour.hang)
+        )
+        if synthetic:
+            self._run_synthetic(record, attempt)
+        else:
+            self._run_process(record, attempt)
+        if record.attempt_duration and not attempt.finished:
+            attempt.timers.append(
+                self.scheduler.call_later(record.attempt_duration, lambda: self._on_timeout(record, attempt))
+            )
+
+    def _mark_running(self, record: JobRecord, attempt: Attempt) -> None:
+        attempt.started_ms = record.started_ms = now_ms()
+        self._set_status(record, "RUNNING")
+
+    def _run_synthetic(self, record: JobRecord, attempt: Attempt) -> None:
+        behaviour = attempt.behaviour
+        self._mark_running(record, attempt)
+        if behaviour is not None and behaviour.hang:
+            put_lines(
+                record.account, record.region, attempt.log_stream, ["[localcloud] job hangs (fault rule)"]
+            )
+            return
+        if behaviour is not None and behaviour.run_seconds is not None:
+            seconds = behaviour.run_seconds
+        else:
+            seconds = self.config.simulate_seconds if self.config.simulate else 0.0
+        attempt.timers.append(
+            self.scheduler.call_later(seconds, lambda: self._synthetic_done(record, attempt))
+        )
+
+    def _synthetic_done(self, record: JobRecord, attempt: Attempt) -> None:
+        behaviour = attempt.behaviour
+        if behaviour is not None and behaviour.fail is not None:
+            line = f"[localcloud] job fails with exit code {behaviour.fail} (fault rule)"
+            put_lines(record.account, record.region, attempt.log_stream, [line])
+            with self.lock:
+                self._finish_attempt(record, attempt, behaviour.fail)
+            return
+        with self.lock:
+            if attempt.finished:
+                return
+            snapshot = describe(record, with_tags=False)
+        try:
+            self.config.on_simulated_success(snapshot)  # outside the lock: it may call moto over HTTP
+        except Exception as exc:
+            logger.exception("on_simulated_success failed for %s", record.job_id)
+            with self.lock:
+                self._finish_attempt(record, attempt, 1, container_reason=f"on_simulated_success: {exc}")
+            return
+        put_lines(record.account, record.region, attempt.log_stream, ["[localcloud] simulated job succeeded"])
+        with self.lock:
+            self._finish_attempt(record, attempt, 0)
+
+    def _run_process(self, record: JobRecord, attempt: Attempt) -> None:
+        job_dir = self.work_root / record.job_id
+        attempt.scratch = job_dir / f"attempt-{attempt.number}"
+        attempt.scratch.mkdir(parents=True, exist_ok=True)
+        attempt.log_path = job_dir / f"attempt-{attempt.number}.log"
+        tail = LogTail(record.account, record.region, attempt.log_stream, attempt.log_path)
+        try:
+            env = self._environment(record, attempt)
+            attempt.proc = start_process(record.container["command"], attempt.scratch, env, attempt.log_path)
+        except SecretResolutionError as exc:
+            reason = f"ResourceInitializationError: unable to pull secrets or registry auth: {exc}"
+            self._finish_attempt(record, attempt, None, container_reason=reason, status_reason=reason)
+            return
+        except (OSError, ValueError) as exc:
+            reason = f"CannotStartContainerError: {exc}"
+            self._finish_attempt(
+                record, attempt, None, container_reason=reason, status_reason="Task failed to start"
+            )
+            return
+        if attempt.behaviour is not None and attempt.behaviour.run_seconds is not None:
+            attempt.min_end = time.monotonic() + attempt.behaviour.run_seconds
+        self._running[record.job_id] = (record, attempt, tail)
+        self._mark_running(record, attempt)
+        if self._poll_handle is None:
+            self._poll_handle = self.scheduler.call_later(self.config.poll_seconds, self._poll)
+
+    def _environment(self, record: JobRecord, attempt: Attempt) -> dict[str, str]:
+        env = dict(self.config.base_env)
+        env.update({e["name"]: e["value"] for e in record.container.get("environment", [])})
+        env.update(resolve_secrets(record.account, record.region, record.container.get("secrets", [])))
+        env.update(
+            {
+                "AWS_BATCH_JOB_ID": record.job_id,
+                "AWS_BATCH_JQ_NAME": record.job.job_queue.name,
+                "AWS_BATCH_JOB_ATTEMPT": str(attempt.number),
+                "AWS_BATCH_CE_NAME": (record.ce_arn or "").rsplit("/", 1)[-1],
+            }
+        )
+        return env
+
+    def _poll(self) -> None:
+        with self.lock:
+            self._poll_handle = None
+            if self._stopped:
+                return
+            pump = time.monotonic() - self._last_pump >= self.config.log_flush_seconds
+            if pump:
+                self._last_pump = time.monotonic()
+            for record, attempt, tail in list(self._running.values()):
+                returncode = attempt.proc.poll() if attempt.proc is not None else None
+                if returncode is not None and time.monotonic() >= attempt.min_end:
+                    self._finish_attempt(record, attempt, exit_code_of(returncode))
+                elif pump:
+                    tail.pump()
+            if self._running:
+                self._poll_handle = self.scheduler.call_later(self.config.poll_seconds, self._poll)
+
+    def _on_timeout(self, record: JobRecord, attempt: Attempt) -> None:
+        with self.lock:
+            if not attempt.finished:
+                attempt.timed_out = True
+                self._kill_attempt(record, attempt)
+
+    def _kill_attempt(self, record: JobRecord, attempt: Attempt) -> None:
+        """SIGTERM the attempt's group, SIGKILL it after the grace period; synthetic runs end at once."""
+        if attempt.finished:
+            return
+        if attempt.proc is None:
+            self._finish_attempt(record, attempt, 128 + signal.SIGTERM)
+            return
+        attempt.min_end = 0.0
+        signal_group(attempt.proc, signal.SIGTERM)
+        proc = attempt.proc
+        attempt.timers.append(
+            self.scheduler.call_later(
+                self.config.kill_grace_seconds, lambda: signal_group(proc, signal.SIGKILL)
+            )
+        )
+
+    def _finish_attempt(
+        self,
+        record: JobRecord,
+        attempt: Attempt,
+        exit_code: int | None,
+        container_reason: str | None = None,
+        status_reason: str | None = None,
+    ) -> None:
+        if attempt.finished:
+            return
+        attempt.finished = True
+        for handle in attempt.timers:
+            self.scheduler.cancel(handle)
+        entry = self._running.pop(record.job_id, None)
+        if attempt.proc is not None:
+            kill_group(attempt.proc)  # the container is gone: so are its stray children
+        if entry is not None:
+            entry[2].pump(final=True)
+        if attempt.timed_out:
+            status_reason = TIMEOUT_REASON
+        elif attempt.kill_reason:
+            status_reason = attempt.kill_reason
+        status_reason = status_reason or ESSENTIAL_EXITED
+        container: dict[str, Any] = {"logStreamName": attempt.log_stream, "networkInterfaces": []}
+        if exit_code is not None:
+            container["exitCode"] = exit_code
+        if container_reason:
+            container["reason"] = container_reason
+        done = {"container": container, "startedAt": attempt.started_ms, "stoppedAt": now_ms()}
+        done["statusReason"] = status_reason
+        record.attempts.append(done)
+        record.exit_code, record.container_reason = exit_code, container_reason
+        record.current = None
+        self.capacity.release(record)
+        self._dispatch_soon()
+        killed = attempt.timed_out or attempt.kill_reason is not None
+        if exit_code == 0 and not killed:
+            self._finalize(record, "SUCCEEDED", ESSENTIAL_EXITED)
+        elif not killed and should_retry(record, done):
+            self._make_runnable(record)
+        else:
+            self._finalize(record, "FAILED", status_reason)
+        if not self.config.keep_scratch and attempt.scratch is not None:
+            shutil.rmtree(attempt.scratch, ignore_errors=True)
+
+    def _cancel_queued(self, record: JobRecord, reason: str) -> None:
+        self.capacity.runnable.pop(record.job_id, None)
+        self._finalize(record, "FAILED", reason)
+
+    def _finalize(self, record: JobRecord, status: str, reason: str) -> None:
+        record.status_reason = reason
+        record.stopped_ms = now_ms()
+        self._set_status(record, status)
+        for dependent_id in sorted(self._dependents.pop(record.job_id, set())):
+            dependent = self.records.get(dependent_id)
+            if dependent is None or dependent.status != "PENDING":
+                continue
+            if status == "FAILED":
+                self._finalize(dependent, "FAILED", DEPENDENCY_FAILED)
+            elif all(self._status_of(d["jobId"]) == "SUCCEEDED" for d in dependent.job.depends_on or []):
+                self._make_runnable(dependent)
