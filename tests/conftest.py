@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import sys
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +27,7 @@ from tests.support.cloud import (  # noqa: E402
     create_jobs_table,
     create_queue_with_dlq,
 )
+from tests.support.handlers import load_handler, unload_handler  # noqa: E402
 from tools.check_template import translate_template  # noqa: E402
 
 JOBS_TABLE = "test-jobs-table"
@@ -124,31 +123,17 @@ def lambda_context() -> FakeLambdaContext:
     return FakeLambdaContext()
 
 
-def _load_handler(function_dir: str) -> ModuleType:
-    """Import functions/<dir>/app.py fresh, under a unique name (its clients bind to the active mock)."""
-    directory = REPO_ROOT / "functions" / function_dir
-    if str(directory) not in sys.path:
-        sys.path.insert(0, str(directory))
-    name = f"{function_dir}_app_{uuid.uuid4().hex}"
-    spec = importlib.util.spec_from_file_location(name, directory / "app.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture
 def submit_app(aws: None, jobs_table: str) -> Iterator[ModuleType]:
     """functions/submit_job/app.py imported inside the mock, with the jobs table in place."""
-    module = _load_handler("submit_job")
+    module = load_handler("submit_job")
     yield module
-    sys.modules.pop(module.__name__, None)
+    unload_handler(module)
 
 
 @pytest.fixture
 def record_app(aws: None, jobs_table: str) -> Iterator[ModuleType]:
     """functions/record_state/app.py imported inside the mock, with the jobs table in place."""
-    module = _load_handler("record_state")
+    module = load_handler("record_state")
     yield module
-    sys.modules.pop(module.__name__, None)
+    unload_handler(module)

@@ -1,0 +1,398 @@
+"""The real submit handler on moto Batch + DynamoDB: one spec -> at most one Batch job, whatever SQS does."""
+
+from __future__ import annotations
+
+import json
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+
+from sls_contract.record import JobRecord
+from sls_contract.status import JobStatus
+from sls_contract.submit_request import build_submit_job_request
+from sls_contract.submitter import UNPARSEABLE_RUN_ID
+from tests.support.aws_calls import fail_first, ok_response, on_call, record_calls
+from tests.support.cloud import BatchEnv
+from tests.support.events import sqs_event, sqs_record
+from tests.support.handlers import load_handler, unload_handler
+from tests.support.specs import PARAMETER_ARN, SECRET_ARN, full_spec, minimal_spec, model
+
+THROTTLED = ("TooManyRequestsException", "Too Many Requests", 429)
+
+
+def spec_on(batch_env: BatchEnv, **overrides: Any) -> dict[str, Any]:
+    return minimal_spec(
+        **{"job_queue": batch_env.job_queue, "job_definition": batch_env.job_definition, **overrides}
+    )
+
+
+def deliver(app: ModuleType, context: Any, *records: dict[str, Any]) -> dict[str, Any]:
+    return app.lambda_handler(sqs_event(*records), context)
+
+
+def message(spec: dict[str, Any], message_id: str = "msg-1", receive_count: int = 1) -> dict[str, Any]:
+    return sqs_record(json.dumps(spec), message_id, receive_count)
+
+
+def record_of(app: ModuleType, run_id: str = "run-1", job_id: str = "job-00000001") -> JobRecord:
+    return app.store.get_records(run_id, [job_id])[job_id]
+
+
+def batch_jobs(batch_env: BatchEnv) -> list[dict[str, Any]]:
+    batch = boto3.client("batch")
+    summaries = batch.list_jobs(jobQueue=batch_env.job_queue, filters=[{"name": "JOB_NAME", "values": ["*"]}])
+    ids = [job["jobId"] for job in summaries["jobSummaryList"]]
+    return batch.describe_jobs(jobs=ids)["jobs"] if ids else []
+
+
+def test_one_message_makes_one_batch_job_with_exactly_the_specs_request(
+    submit_app: ModuleType, batch_env: BatchEnv, lambda_context: Any
+) -> None:
+    # GIVEN a full spec (no secrets or image, so the user's job definition is used as is)
+    spec = full_spec(
+        job_queue=batch_env.job_queue,
+        job_definition=batch_env.job_definition,
+        secrets=[],
+        container_image=None,
+    )
+    sent = record_calls(submit_app.batch, "SubmitJob")
+
+    # WHEN the submit function receives it
+    response = deliver(submit_app, lambda_context, message(spec))
+
+    # THEN Batch received exactly the request the contract builds, once
+    assert response == {"batchItemFailures": []}
+    assert sent == [build_submit_job_request(model(spec))]
+    [job] = batch_jobs(batch_env)
+    assert job["jobName"] == "snakemake-bwa_map-1"
+    assert job["tags"] == {"project": "rna-seq", "snakemake:rule": "bwa_map"}
+    assert job["timeout"] == {"attemptDurationSeconds": 3600}
+    environment = {e["name"]: e["value"] for e in job["container"]["environment"]}
+    assert environment["SLS_RUN_ID"] == "run-1"
+    assert environment["SLS_JOB_ID"] == "job-00000001"
+    # AND the record says SUBMITTED with the job Batch made
+    record = record_of(submit_app)
+    assert (record.status, record.progress, record.batch_job_id, record.job_arn) == (
+        JobStatus.SUBMITTED,
+        1,
+        job["jobId"],
+        job["jobArn"],
+    )
+    assert (record.rule, record.workflow, record.snakemake_jobid, record.job_queue) == (
+        "bwa_map",
+        "rna-seq",
+        1,
+        batch_env.job_queue,
+    )
+
+
+def test_the_same_message_delivered_twice_submits_once(
+    submit_app: ModuleType, batch_env: BatchEnv, lambda_context: Any
+) -> None:
+    spec = spec_on(batch_env)
+    sent = record_calls(submit_app.batch, "SubmitJob")
+
+    # WHEN SQS delivers it twice in one batch (different message ids: the plugin re-sent it)...
+    first = deliver(submit_app, lambda_context, message(spec, "msg-1"), message(spec, "msg-2"))
+    # ...and once more later with the same message id (a redelivery)
+    second = deliver(submit_app, lambda_context, message(spec, "msg-1", receive_count=2))
+
+    # THEN one SubmitJob, one Batch job, one record; no delivery is reported as failed
+    assert first == second == {"batchItemFailures": []}
+    assert len(sent) == 1
+    assert len(batch_jobs(batch_env)) == 1
+    assert [r.job_id for r in submit_app.store.run_jobs("run-1")] == ["job-00000001"]
+    assert record_of(submit_app).status == JobStatus.SUBMITTED
+
+
+def test_a_terminal_record_is_never_submitted(
+    submit_app: ModuleType, batch_env: BatchEnv, lambda_context: Any
+) -> None:
+    submit_app.store.mark_failed("run-1", "job-00000001", "failed earlier")
+    sent = record_calls(submit_app.batch, "SubmitJob")
+
+    assert deliver(submit_app, lambda_context, message(spec_on(batch_env))) == {"batchItemFailures": []}
+
+    assert sent == []
+    assert (record_of(submit_app).status, record_of(submit_app).status_reason) == (
+        JobStatus.FAILED,
+        "failed earlier",
+    )
+
+
+def test_throttling_returns_the_message_releases_the_claim_and_a_redelivery_submits_once(
+    submit_app: ModuleType, batch_env: BatchEnv, lambda_context: Any
+) -> None:
+    # GIVEN Batch throttles the first SubmitJob
+    sent = record_calls(submit_app.batch, "SubmitJob")
+    fail_first(submit_app.batch, "SubmitJob", 1, *THROTTLED)
+    throttled = spec_on(batch_env, job_id="job-throttled")
+    fine = spec_on(batch_env, job_id="job-fine0000")
+
+    # WHEN a batch holds the throttled spec and another one
+    response = deliver(submit_app, lambda_context, message(throttled, "msg-t"), message(fine, "msg-f"))
+
+    # THEN only the throttled message goes back to the queue, and its claim is released
+    assert response == {"batchItemFailures": [{"itemIdentifier": "msg-t"}]}
+    record = record_of(submit_app, job_id="job-throttled")
+    assert (record.status, record.claimed_at, record.claim_token, record.batch_job_id) == (
+        JobStatus.SUBMITTING,
+        None,
+        None,
+        None,
+    )
+    assert record_of(submit_app, job_id="job-fine0000").status == JobStatus.SUBMITTED
+
+    # WHEN SQS redelivers it (at once: no lease to wait for)
+    assert deliver(submit_app, lambda_context, message(throttled, "msg-t", receive_count=2)) == {
+        "batchItemFailures": []
+    }
+
+    # THEN it is submitted exactly once more
+    assert [body["jobName"] for body in sent] == ["snakemake-bwa_map-1"] * 3
+    assert [body["containerOverrides"]["environment"][0]["value"] for body in sent] == [
+        "job-throttled",
+        "job-fine0000",
+        "job-throttled",
+    ]
+    assert len(batch_jobs(batch_env)) == 2
+    assert record_of(submit_app, job_id="job-throttled").status == JobStatus.SUBMITTED
+
+
+def test_a_batch_of_only_throttled_messages_fails_the_invocation(
+    submit_app: ModuleType, batch_env: BatchEnv, lambda_context: Any
+) -> None:
+    # Powertools raises when every record failed; Lambda then returns the whole batch to the queue.
+    from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+
+    fail_first(submit_app.batch, "SubmitJob", 1, *THROTTLED)
+
+    with pytest.raises(BatchProcessingError):
+        deliver(submit_app, lambda_context, message(spec_on(batch_env)))
+
+    assert record_of(submit_app).claimed_at is None
+
+
+def test_throttling_on_the_last_allowed_receive_records_failed(
+    submit_app: ModuleType, batch_env: BatchEnv, lambda_context: Any
+) -> None:
+    fail_first(submit_app.batch, "SubmitJob", 1, *THROTTLED)
+    last = submit_app.settings.submit_max_receive_count
+
+    response = deliver(submit_app, lambda_context, message(spec_on(batch_env), receive_count=last))
+
+    assert response == {"batchItemFailures": []}
+    record = record_of(submit_app)
+    assert (record.status, record.status_reason) == (
+        JobStatus.FAILED,
+        "gave up after the queue's last delivery: SubmitJob snakemake-bwa_map-1: "
+        "TooManyRequestsException: Too Many Requests",
+    )
+
+
+def test_a_server_error_is_retried_like_throttling(
+    submit_app: ModuleType, batch_env: BatchEnv, lambda_context: Any
+) -> None:
+    fail_first(submit_app.batch, "SubmitJob", 1, "ServerException", "internal error", 500)
+    fine = spec_on(batch_env, job_id="job-fine0000")
+
+    response = deliver(submit_app, lambda_context, message(spec_on(batch_env)), message(fine, "msg-f"))
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": "msg-1"}]}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reason"),
+    [
+        (
+            {"job_definition": "no-such-definition"},
+            "job definition 'no-such-definition' does not exist or is not ACTIVE; register it or fix "
+            "aws_batch_job_definition / the stack's JobDefinitionArn",
+        ),
+        (
+            {"job_queue": "no-such-queue"},
+            "SubmitJob snakemake-bwa_map-1 rejected by AWS Batch: ClientException: "
+            "Job queue no-such-queue does not exist",
+        ),
+    ],
+    ids=["unknown-job-definition", "unknown-job-queue"],
+)
+def test_unknown_definition_or_queue_fails_the_record_and_is_not_retried(
+    submit_app: ModuleType, batch_env: BatchEnv, lambda_context: Any, overrides: dict[str, str], reason: str
+) -> None:
+    spec = spec_on(batch_env, **overrides)
+
+    first = deliver(submit_app, lambda_context, message(spec))
+    sent = record_calls(submit_app.batch, "SubmitJob")
+    again = deliver(submit_app, lambda_context, message(spec, receive_count=2))
+
+    assert first == again == {"batchItemFailures": []}
+    assert (record_of(submit_app).status, record_of(submit_app).status_reason) == (JobStatus.FAILED, reason)
+    assert sent == []
+    assert batch_jobs(batch_env) == []
+
+
+def test_invalid_json_is_recorded_under_the_message_id(
+    submit_app: ModuleType, batch_env: BatchEnv, lambda_context: Any
+) -> None:
+    sent = record_calls(submit_app.batch, "SubmitJob")
+    broken = sqs_record('{"run_id": "run-1", "job_id": ', "msg-broken")
+
+    assert deliver(submit_app, lambda_context, broken) == {"batchItemFailures": []}
+
+    record = record_of(submit_app, UNPARSEABLE_RUN_ID, "msg-broken")
+    assert record.status == JobStatus.FAILED
+    assert record.status_reason.startswith("invalid job spec: (root): Invalid JSON: EOF while parsing")
+    assert sent == []
+
+
+def test_an_unknown_version_is_recorded_under_the_specs_keys(
+    submit_app: ModuleType, batch_env: BatchEnv, lambda_context: Any
+) -> None:
+    sent = record_calls(submit_app.batch, "SubmitJob")
+
+    response = deliver(submit_app, lambda_context, message(spec_on(batch_env, version=2)))
+
+    assert response == {"batchItemFailures": []}
+    assert (record_of(submit_app).status, record_of(submit_app).status_reason) == (
+        JobStatus.FAILED,
+        "invalid job spec: version: Value error, job spec version 2 is not supported by this stack "
+        "(it understands [1]); deploy the stack version that matches the plugin",
+    )
+    assert sent == []
+
+
+def test_per_rule_secrets_use_one_derived_definition_per_secret_set(
+    submit_app: ModuleType, batch_env: BatchEnv, lambda_context: Any
+) -> None:
+    describes = record_calls(submit_app.batch, "DescribeJobDefinitions")
+    registers = record_calls(submit_app.batch, "RegisterJobDefinition")
+    sent = record_calls(submit_app.batch, "SubmitJob")
+    db_secret = [{"name": "DB_PASSWORD", "valueFrom": SECRET_ARN}]
+    token_secret = [{"name": "API_TOKEN", "valueFrom": PARAMETER_ARN}]
+
+    # WHEN two specs with the same secrets arrive, then one with other secrets
+    deliver(
+        submit_app,
+        lambda_context,
+        message(spec_on(batch_env, job_id="job-secret-1", secrets=db_secret), "m1"),
+        message(spec_on(batch_env, job_id="job-secret-2", secrets=db_secret), "m2"),
+    )
+    deliver(
+        submit_app, lambda_context, message(spec_on(batch_env, job_id="job-secret-3", secrets=token_secret))
+    )
+
+    # THEN the base is described once, each derived name looked up once, and two revisions registered
+    assert describes == [
+        {"jobDefinitions": [batch_env.job_definition], "status": "ACTIVE"},
+        {"jobDefinitionName": registers[0]["jobDefinitionName"], "status": "ACTIVE"},
+        {"jobDefinitionName": registers[1]["jobDefinitionName"], "status": "ACTIVE"},
+    ]
+    assert len(registers) == 2
+    assert all(r["jobDefinitionName"].startswith("test-stack-derived-") for r in registers)
+    assert [r["containerProperties"]["secrets"] for r in registers] == [db_secret, token_secret]
+    assert registers[0]["containerProperties"]["image"] == "public.ecr.aws/docker/library/python:3.12-slim"
+    derived = [
+        f"arn:aws:batch:us-east-1:123456789012:job-definition/{r['jobDefinitionName']}:1" for r in registers
+    ]
+    assert [body["jobDefinition"] for body in sent] == [derived[0], derived[0], derived[1]]
+    assert [record_of(submit_app, job_id=f"job-secret-{i}").status for i in (1, 2, 3)] == [
+        JobStatus.SUBMITTED
+    ] * 3
+
+
+def test_a_new_cold_start_finds_the_derived_definition_instead_of_registering_again(
+    submit_app: ModuleType, batch_env: BatchEnv, lambda_context: Any
+) -> None:
+    image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/snakemake:9.27"
+    deliver(
+        submit_app, lambda_context, message(spec_on(batch_env, job_id="job-image-01", container_image=image))
+    )
+    fresh = load_handler("submit_job")
+    try:
+        registers = record_calls(fresh.batch, "RegisterJobDefinition")
+        sent = record_calls(fresh.batch, "SubmitJob")
+
+        deliver(
+            fresh, lambda_context, message(spec_on(batch_env, job_id="job-image-02", container_image=image))
+        )
+
+        assert registers == []
+        assert len(sent) == 1
+        definition = boto3.client("batch").describe_job_definitions(jobDefinitions=[sent[0]["jobDefinition"]])
+        assert definition["jobDefinitions"][0]["containerProperties"]["image"] == image
+    finally:
+        unload_handler(fresh)
+
+
+def test_fargate_with_an_invalid_pair_fails_naming_the_nearest_pairs(
+    submit_app: ModuleType, batch_env: BatchEnv, lambda_context: Any
+) -> None:
+    sent = record_calls(submit_app.batch, "SubmitJob")
+    spec = spec_on(batch_env, job_definition=batch_env.fargate_job_definition, vcpu=1, memory_mib=1024)
+
+    assert deliver(submit_app, lambda_context, message(spec)) == {"batchItemFailures": []}
+
+    assert sent == []
+    assert (record_of(submit_app).status, record_of(submit_app).status_reason) == (
+        JobStatus.FAILED,
+        "vcpu=1 with mem_mb=1024 is not a valid Fargate combination; nearest valid: "
+        "vcpu=0.5 mem_mb=1024, vcpu=0.25 mem_mb=1024, vcpu=1 mem_mb=2048",
+    )
+
+
+def test_fargate_with_a_valid_pair_is_submitted(
+    submit_app: ModuleType, batch_env: BatchEnv, lambda_context: Any
+) -> None:
+    sent = record_calls(submit_app.batch, "SubmitJob")
+    spec = spec_on(batch_env, job_definition=batch_env.fargate_job_definition, vcpu=0.5, memory_mib=4096)
+
+    assert deliver(submit_app, lambda_context, message(spec)) == {"batchItemFailures": []}
+
+    assert sent[0]["containerOverrides"]["resourceRequirements"] == [
+        {"type": "VCPU", "value": "0.5"},
+        {"type": "MEMORY", "value": "4096"},
+    ]
+    assert record_of(submit_app).status == JobStatus.SUBMITTED
+
+
+def test_a_cancelled_run_is_never_submitted(
+    submit_app: ModuleType, batch_env: BatchEnv, lambda_context: Any
+) -> None:
+    submit_app.store.request_cancel("run-1", "user pressed ctrl-c")
+    sent = record_calls(submit_app.batch, "SubmitJob")
+
+    assert deliver(submit_app, lambda_context, message(spec_on(batch_env))) == {"batchItemFailures": []}
+
+    assert sent == []
+    assert (record_of(submit_app).status, record_of(submit_app).status_reason) == (
+        JobStatus.FAILED,
+        "cancelled before submission: user pressed ctrl-c",
+    )
+
+
+def test_a_cancel_arriving_during_submit_job_terminates_the_new_job(
+    submit_app: ModuleType, batch_env: BatchEnv, lambda_context: Any
+) -> None:
+    # GIVEN the run is cancelled while SubmitJob is on its way to Batch
+    def cancel_meanwhile(_body: dict[str, Any]) -> None:
+        submit_app.store.request_cancel("run-1", "user pressed ctrl-c")
+
+    on_call(submit_app.batch, "SubmitJob", cancel_meanwhile)
+    terminated: list[dict[str, Any]] = []
+
+    def terminate(body: dict[str, Any]) -> Any:
+        terminated.append(body)
+        return ok_response({"successful": body["jobs"], "errors": []})
+
+    on_call(submit_app.batch, "TerminateJobs", terminate)
+
+    # WHEN the spec is submitted
+    assert deliver(submit_app, lambda_context, message(spec_on(batch_env))) == {"batchItemFailures": []}
+
+    # THEN the job it made is terminated with the cancel's reason
+    record = record_of(submit_app)
+    assert record.batch_job_id is not None
+    assert terminated == [{"jobs": [record.batch_job_id], "reason": "user pressed ctrl-c"}]
