@@ -1,0 +1,95 @@
+"""Settings -> control plane: from the stack's Outputs, overrides, and a clear error for each mistake."""
+
+import json
+from dataclasses import dataclass
+
+import boto3
+import pytest
+from snakemake_interface_common.exceptions import WorkflowError
+
+from sls_contract import stack_outputs
+from snakemake_executor_plugin_aws_basic_batch_sls.config import resolve
+
+
+@dataclass
+class Settings:
+    stack: str | None = None
+    region: str | None = None
+    queue_url: str | None = None
+    jobs_table: str | None = None
+    job_queue: str | None = None
+    job_definition: str | None = None
+    task_timeout: int | None = None
+    tags: str | None = None
+    secrets: str | None = None
+    endpoint_url: str | None = None
+    status_grace_seconds: int = 300
+    run_id: str | None = None
+
+
+@pytest.fixture
+def stack(jobs_table, jobs_queue):
+    """A CloudFormation stack whose Outputs are what template.yaml's are."""
+    outputs = {
+        stack_outputs.JOBS_QUEUE_URL: jobs_queue.url,
+        stack_outputs.JOBS_DLQ_URL: jobs_queue.dlq_url,
+        stack_outputs.JOBS_TABLE_NAME: jobs_table,
+        stack_outputs.JOB_QUEUE_ARN: "arn:aws:batch:us-east-1:123456789012:job-queue/q",
+        stack_outputs.JOB_DEFINITION_ARN: "arn:aws:batch:us-east-1:123456789012:job-definition/d:1",
+        stack_outputs.REGION: "us-east-1",
+    }
+    body = {
+        "Resources": {"Nothing": {"Type": "AWS::SQS::Queue"}},
+        "Outputs": {key: {"Value": value} for key, value in outputs.items()},
+    }
+    boto3.client("cloudformation").create_stack(StackName="sls", TemplateBody=json.dumps(body))
+    return outputs
+
+
+def test_the_stack_name_alone_is_enough(stack):
+    plane, _ = resolve(Settings(stack="sls"))
+    assert plane.queue_url == stack[stack_outputs.JOBS_QUEUE_URL]
+    assert plane.jobs_table == stack[stack_outputs.JOBS_TABLE_NAME]
+    assert plane.job_queue == stack[stack_outputs.JOB_QUEUE_ARN]
+    assert plane.job_definition == stack[stack_outputs.JOB_DEFINITION_ARN]
+    assert plane.dead_letter_queue_url == stack[stack_outputs.JOBS_DLQ_URL]
+    assert plane.region == "us-east-1"
+
+
+def test_explicit_settings_override_the_stack(stack):
+    plane, _ = resolve(Settings(stack="sls", job_queue="other-queue", tags="team=a,cost=b=c"))
+    assert plane.job_queue == "other-queue"
+    assert plane.tags == {"team": "a", "cost": "b=c"}
+
+
+def test_explicit_settings_without_a_stack(jobs_table, jobs_queue):
+    plane, _ = resolve(
+        Settings(queue_url=jobs_queue.url, jobs_table=jobs_table, job_queue="q", job_definition="d")
+    )
+    assert (plane.queue_url, plane.jobs_table) == (jobs_queue.url, jobs_table)
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        (Settings(), "set --aws-basic-batch-sls-stack"),
+        (Settings(queue_url="http://x"), "--aws-basic-batch-sls-jobs-table"),
+        (Settings(stack="missing-stack"), "cannot read CloudFormation stack 'missing-stack'"),
+        (Settings(stack="sls", task_timeout=30), "task-timeout is 30; AWS Batch needs at least 60"),
+        (Settings(stack="sls", tags="novalue"), "tags: tag 'novalue' is not key=value"),
+        (Settings(stack="sls", tags="aws:x=1"), "reserves"),
+        (Settings(stack="sls", tags=",".join(f"k{i}=v" for i in range(48))), "at most 47"),
+        (Settings(stack="sls", secrets="not json"), "--aws-basic-batch-sls-secrets must be a JSON list"),
+        (Settings(stack="sls", secrets='[{"name": "A", "valueFrom": "plain"}]'), "valueFrom"),
+        (
+            Settings(stack="sls", queue_url="https://sqs.us-east-1.amazonaws.com/123456789012/nope"),
+            "jobs queue",
+        ),
+        (Settings(stack="sls", jobs_table="nope"), "cannot use the jobs table nope"),
+        (Settings(stack="sls", status_grace_seconds=1), "status-grace-seconds"),
+    ],
+)
+def test_every_wrong_setting_says_what_to_fix(stack, settings, expected):
+    with pytest.raises(WorkflowError) as info:
+        resolve(settings)
+    assert expected in str(info.value)

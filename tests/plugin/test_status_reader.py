@@ -1,0 +1,66 @@
+"""Status rounds: one Query of what changed, with an overlap; a consistent read before "lost"."""
+
+import boto3
+
+from sls_contract.store import JobStore
+from snakemake_executor_plugin_aws_basic_batch_sls.status_reader import StatusReader, _shift
+from tests.support.aws_calls import record_calls
+from tests.support.specs import minimal_spec, model
+
+
+def _store(jobs_table):
+    return JobStore(boto3.client("dynamodb"), jobs_table)
+
+
+def test_each_round_is_one_query_whatever_the_number_of_jobs(jobs_table):
+    store = _store(jobs_table)
+    specs = [model(minimal_spec(run_id="r", job_id=f"{i:032x}")) for i in range(250)]
+    for spec in specs:
+        store.claim(spec, "token", 300)
+    queries = record_calls(store.client, "Query")
+    reader = StatusReader(store, "r")
+    reader.refresh()
+    assert len(reader.latest) == 250
+    assert len(queries) == 1
+    assert queries[0]["ExpressionAttributeValues"][":since"] == {"S": "0"}
+
+
+def test_later_rounds_ask_only_for_changes_since_the_watermark_minus_overlap(jobs_table):
+    store = _store(jobs_table)
+    spec = model(minimal_spec(run_id="r"))
+    store.claim(spec, "token", 300)
+    reader = StatusReader(store, "r")
+    reader.refresh()
+    queries = record_calls(store.client, "Query")
+    reader.refresh()
+    watermark = reader.latest[spec.job_id].updated_at
+    assert queries[0]["ExpressionAttributeValues"][":since"] == {"S": _shift(watermark, 30)}
+    assert reader.calls == 2
+
+
+def test_an_older_record_never_replaces_a_newer_one(jobs_table):
+    store = _store(jobs_table)
+    spec = model(minimal_spec(run_id="r"))
+    store.claim(spec, "token", 300)
+    store.mark_failed("r", spec.job_id, "boom")
+    reader = StatusReader(store, "r")
+    reader.refresh()
+    assert reader.latest[spec.job_id].status == "FAILED"
+
+
+def test_confirm_missing_reads_consistently_in_chunks_of_100(jobs_table):
+    store = _store(jobs_table)
+    present = model(minimal_spec(run_id="r"))
+    store.claim(present, "token", 300)
+    gets = record_calls(store.client, "BatchGetItem")
+    reader = StatusReader(store, "r")
+    missing = [f"{i:032x}" for i in range(150)]
+    found = reader.confirm_missing([present.job_id, *missing])
+    assert set(found) == {present.job_id}
+    assert [len(g["RequestItems"][jobs_table]["Keys"]) for g in gets] == [100, 51]
+    assert all(g["RequestItems"][jobs_table]["ConsistentRead"] for g in gets)
+    assert reader.calls == 2
+
+
+def test_shift_goes_back_in_time_in_the_same_format():
+    assert _shift("2026-11-22T02:00:10.000001Z", 30) == "2026-11-22T01:59:40.000001Z"
