@@ -35,8 +35,9 @@ def terminate_jobs(batch: Any, job_ids: Sequence[str], reason: str) -> list[str]
             except ClientError as exc:
                 errors.append(f"TerminateJobs {chunk}: {exc}")
                 continue
+            # TerminateJobsErrorDetail is {job, code, message} in botocore's model.
             errors.extend(
-                f"{err.get('jobId')}: {err.get('errorCode')} {err.get('errorMessage', '')}".strip()
+                f"{err.get('job')}: {err.get('code')} {err.get('message', '')}".strip()
                 for err in response.get("errors", [])
             )
         return errors
