@@ -1,0 +1,238 @@
+"""template.yaml (translated by SAM) agrees with the contract package: names, settings, limits, IAM."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+from sls_contract import events, record, stack_outputs
+from sls_contract.settings import FunctionSettings
+from tests.support.cloud import function_environment, parameter_default, properties, resource
+from tests.support.handlers import REPO_ROOT
+
+FUNCTIONS = {"SubmitFunction": "submit_job", "RecordFunction": "record_state"}
+QUEUE_OF_FUNCTION = {"SubmitFunction": "JobsQueue", "RecordFunction": "StateEventsQueue"}
+
+
+def branches(value: Any) -> Iterator[Any]:
+    """Every concrete value a template fragment can take (both sides of each Fn::If)."""
+    if isinstance(value, dict) and set(value) == {"Fn::If"}:
+        _condition, if_true, if_false = value["Fn::If"]
+        yield from branches(if_true)
+        yield from branches(if_false)
+    elif isinstance(value, dict) and value == {"Ref": "AWS::NoValue"}:
+        return
+    else:
+        yield value
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def policy_statements(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for logical_id, res in template["Resources"].items():
+        if res["Type"] != "AWS::IAM::Role":
+            continue
+        for policy in res["Properties"].get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                for concrete in branches(statement):
+                    yield logical_id, concrete
+
+
+# --- the jobs table ---
+
+
+def test_jobs_table_keys_are_the_contracts(template: dict[str, Any]) -> None:
+    props = properties(template, "JobsTable")
+
+    assert props["KeySchema"] == [
+        {"AttributeName": record.PARTITION_KEY, "KeyType": "HASH"},
+        {"AttributeName": record.SORT_KEY, "KeyType": "RANGE"},
+    ]
+    assert props["GlobalSecondaryIndexes"] == [
+        {
+            "IndexName": record.UPDATES_INDEX,
+            "KeySchema": [
+                {"AttributeName": record.PARTITION_KEY, "KeyType": "HASH"},
+                {"AttributeName": record.UPDATED_AT, "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "ALL"},
+        }
+    ]
+    assert sorted(props["AttributeDefinitions"], key=lambda a: a["AttributeName"]) == [
+        {"AttributeName": name, "AttributeType": "S"}
+        for name in sorted((record.PARTITION_KEY, record.SORT_KEY, record.UPDATED_AT))
+    ]
+    assert props["TimeToLiveSpecification"] == {"AttributeName": record.EXPIRES_AT, "Enabled": True}
+    assert {record.UPDATED_AT, record.EXPIRES_AT} <= record.FIELDS
+
+
+def test_jobs_table_has_encryption_backups_and_ttl(template: dict[str, Any]) -> None:
+    props = properties(template, "JobsTable")
+
+    assert props["SSESpecification"] == {"SSEEnabled": True}
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert props["TimeToLiveSpecification"]["Enabled"] is True
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+
+
+def test_the_moto_table_is_built_from_the_template(dynamodb: Any, jobs_table: str) -> None:
+    table = dynamodb.describe_table(TableName=jobs_table)["Table"]
+
+    assert [i["IndexName"] for i in table["GlobalSecondaryIndexes"]] == [record.UPDATES_INDEX]
+    ttl = dynamodb.describe_time_to_live(TableName=jobs_table)["TimeToLiveDescription"]
+    assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", record.EXPIRES_AT)
+    backups = dynamodb.describe_continuous_backups(TableName=jobs_table)["ContinuousBackupsDescription"]
+    assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
+
+
+# --- outputs and settings ---
+
+
+def test_outputs_contain_everything_clients_read(template: dict[str, Any]) -> None:
+    missing = set(stack_outputs.CLIENT_OUTPUTS) - set(template["Outputs"])
+
+    assert missing == set()
+
+
+@pytest.mark.parametrize(("function", "directory"), FUNCTIONS.items())
+def test_every_setting_a_function_reads_is_set_by_the_template(
+    template: dict[str, Any], function: str, directory: str
+) -> None:
+    source = (REPO_ROOT / "functions" / directory / "app.py").read_text(encoding="utf-8")
+    read = set(re.findall(r"\bsettings\.(\w+)", source)) & set(FunctionSettings.model_fields)
+    required = {name for name, field in FunctionSettings.model_fields.items() if field.is_required()}
+    environment = function_environment(template, function)
+
+    assert read, f"{directory}/app.py reads no settings?"
+    missing = sorted(name.upper() for name in read | required if name.upper() not in environment)
+    assert missing == []
+    for name in ("POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"):
+        assert name in environment
+
+
+def test_the_table_name_setting_is_the_stacks_table(template: dict[str, Any]) -> None:
+    for function in FUNCTIONS:
+        assert function_environment(template, function)["JOBS_TABLE_NAME"] == {"Ref": "JobsTable"}
+
+
+# --- queues ---
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_queue_visibility_is_at_least_six_function_timeouts(template: dict[str, Any], function: str) -> None:
+    timeout = properties(template, function)["Timeout"]
+    visibility = properties(template, QUEUE_OF_FUNCTION[function])["VisibilityTimeout"]
+
+    assert visibility >= 6 * timeout
+
+
+def test_redrive_count_and_the_submit_functions_last_receive_are_one_parameter(
+    template: dict[str, Any],
+) -> None:
+    redrive = properties(template, "JobsQueue")["RedrivePolicy"]
+    environment = function_environment(template, "SubmitFunction")
+
+    assert redrive["maxReceiveCount"] == {"Ref": "SubmitMaxReceiveCount"}
+    assert environment["SUBMIT_MAX_RECEIVE_COUNT"] == {"Ref": "SubmitMaxReceiveCount"}
+    assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["JobsDeadLetterQueue", "Arn"]}
+    assert int(parameter_default(template, redrive["maxReceiveCount"])) == (
+        FunctionSettings.model_fields["submit_max_receive_count"].default
+    )
+
+
+def test_the_moto_queue_carries_the_templates_redrive(jobs_queue: Any) -> None:
+    attributes = boto3.client("sqs").get_queue_attributes(QueueUrl=jobs_queue.url, AttributeNames=["All"])
+    assert attributes["Attributes"]["VisibilityTimeout"] == "180"
+    assert jobs_queue.max_receive_count == 5
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_event_sources_report_partial_batch_failures(template: dict[str, Any], function: str) -> None:
+    mappings = [
+        res["Properties"]
+        for res in template["Resources"].values()
+        if res["Type"] == "AWS::Lambda::EventSourceMapping"
+        and res["Properties"]["FunctionName"] == {"Ref": function}
+    ]
+
+    assert len(mappings) == 1
+    assert mappings[0]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mappings[0]["EventSourceArn"] == {"Fn::GetAtt": [QUEUE_OF_FUNCTION[function], "Arn"]}
+
+
+def test_the_state_change_rule_matches_the_contracts_event(template: dict[str, Any]) -> None:
+    rule = properties(template, "BatchStateChangeRule")
+
+    assert rule["EventPattern"]["source"] == [events.SOURCE]
+    assert rule["EventPattern"]["detail-type"] == [events.DETAIL_TYPE]
+    assert rule["Targets"] == [{"Id": "StateEventsQueue", "Arn": {"Fn::GetAtt": ["StateEventsQueue", "Arn"]}}]
+
+
+# --- IAM ---
+
+
+def test_no_policy_grants_a_wildcard_action(template: dict[str, Any]) -> None:
+    for role, statement in policy_statements(template):
+        for action in as_list(statement["Action"]):
+            assert action != "*" and not action.endswith(":*"), (role, statement.get("Sid"))
+
+
+def test_submit_job_is_never_allowed_on_every_resource(template: dict[str, Any]) -> None:
+    submit_statements = [
+        statement
+        for _role, statement in policy_statements(template)
+        if "batch:SubmitJob" in as_list(statement["Action"])
+    ]
+
+    assert submit_statements
+    for statement in submit_statements:
+        for resources in branches(statement["Resource"]):
+            assert "*" not in as_list(resources), statement.get("Sid")
+
+
+def test_only_describe_job_definitions_uses_a_star_resource(template: dict[str, Any]) -> None:
+    star = sorted(
+        action
+        for _role, statement in policy_statements(template)
+        if "*" in as_list(statement["Resource"])
+        for action in as_list(statement["Action"])
+    )
+
+    assert star == ["batch:DescribeJobDefinitions"]
+
+
+def test_no_full_access_managed_policies(template: dict[str, Any]) -> None:
+    for res in template["Resources"].values():
+        if res["Type"] == "AWS::IAM::Role":
+            assert not [arn for arn in res["Properties"].get("ManagedPolicyArns", []) if "FullAccess" in arn]
+
+
+@pytest.mark.parametrize(
+    ("function", "needed"),
+    [
+        (
+            "SubmitFunction",
+            {"dynamodb:UpdateItem", "dynamodb:BatchGetItem", "batch:SubmitJob", "batch:TerminateJob"}
+            | {"batch:DescribeJobDefinitions", "batch:RegisterJobDefinition", "batch:TagResource"},
+        ),
+        ("RecordFunction", {"dynamodb:UpdateItem"}),
+    ],
+)
+def test_each_function_may_do_what_its_code_does(
+    template: dict[str, Any], function: str, needed: set[str]
+) -> None:
+    role = resource(template, function)["Properties"]["Role"]["Fn::GetAtt"][0]
+    granted = {
+        action
+        for role_id, statement in policy_statements(template)
+        if role_id == role and statement["Effect"] == "Allow"
+        for action in as_list(statement["Action"])
+    }
+
+    assert needed <= granted
