@@ -28,10 +28,13 @@ processor = BatchProcessor(event_type=EventType.SQS)
 batch = boto3.client("batch", config=Config(retries={"mode": "adaptive", "max_attempts": 4}))
 store = JobStore(boto3.client("dynamodb"), settings.jobs_table_name, settings.record_ttl_days)
 submitter = Submitter(batch, store, JobDefinitions(batch, settings.derived_job_definition_prefix))
+_RECORD_KEYS = ("run_id", "job_id", "rule")
 
 
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> None:
+    # Keys appended for the previous record of the batch must not label this one's log lines.
+    logger.remove_keys(list(_RECORD_KEYS))
     try:
         spec = parse_job_spec(record.body)
     except InvalidJobSpec as exc:
