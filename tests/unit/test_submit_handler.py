@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from types import ModuleType
 from typing import Any
@@ -396,3 +397,23 @@ def test_a_cancel_arriving_during_submit_job_terminates_the_new_job(
     record = record_of(submit_app)
     assert record.batch_job_id is not None
     assert terminated == [{"jobs": [record.batch_job_id], "reason": "user pressed ctrl-c"}]
+
+
+def test_log_lines_of_a_record_carry_only_that_records_keys(
+    submit_app: ModuleType, batch_env: BatchEnv, lambda_context: Any
+) -> None:
+    # GIVEN a batch with a good spec followed by an unreadable one
+    out = io.StringIO()
+    submit_app.logger.registered_handler.setStream(out)
+
+    deliver(submit_app, lambda_context, message(spec_on(batch_env)), sqs_record("{broken", "msg-broken"))
+
+    # THEN the rejection is not labelled with the previous record's run and job
+    lines = {line["message"]: line for line in map(json.loads, out.getvalue().splitlines())}
+    assert (lines["job spec handled"]["run_id"], lines["job spec handled"]["job_id"]) == (
+        "run-1",
+        "job-00000001",
+    )
+    assert "run_id" not in lines["rejected job spec"]
+    assert "job_id" not in lines["rejected job spec"]
+    assert lines["rejected job spec"]["keys"] == [UNPARSEABLE_RUN_ID, "msg-broken"]
