@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from datetime import UTC, datetime
 from typing import Any
 
 from moto.events.models import events_backends
@@ -34,13 +33,16 @@ class EventPublisher:
         attempt = len(detail.get("attempts", [])) + (0 if detail["status"] in TERMINAL else 1)
         plan = plan_event(self._config, detail["jobName"], detail["status"], attempt)
         if plan.drop:
+            if detail["status"] in TERMINAL:  # events held back for a successor: it will never come
+                self._scheduler.call_later(
+                    self._config.reorder_hold_seconds, lambda: self._release(job_id, 0.0)
+                )
             return
         entry = {
             "Source": "aws.batch",
             "DetailType": "Batch Job State Change",
             "Detail": json.dumps(detail),
             "Resources": [detail["jobArn"]],
-            "Time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
         copies = [(account, region, entry, delay) for delay in plan.delays]
         with self._lock:

@@ -30,7 +30,7 @@ def _ssm_value(account: str, region: str, value_from: str) -> str:
     parameter = ssm_backends[account][region].get_parameter(value_from)
     if parameter is None:
         raise SecretResolutionError(f"SSM parameter {value_from} not found")
-    return str(parameter.value)
+    return str(parameter.response_object(decrypt=True, region=region)["Value"])
 
 
 def resolve_secrets(account: str, region: str, secrets: list[dict[str, Any]]) -> dict[str, str]:

@@ -98,6 +98,8 @@ class BatchSetup:
     queue_name: str
     job_definition: str
     events_url: str
+    events: Any
+    rule: str
     received: list[dict[str, Any]] = field(default_factory=list)
 
     def submit(self, name: str, command: str, **kwargs: Any) -> str:
@@ -134,6 +136,12 @@ class BatchSetup:
                 QueueUrl=self.events_url,
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
             )
+
+    def wait_event(self, job_id: str, status: str, timeout: float = 15.0) -> list[str]:
+        """Drain the queue until ``job_id``'s ``status`` event arrived; returns the job's statuses."""
+        return wait_for(
+            lambda: self.drain_events() and status in self.statuses(job_id) and self.statuses(job_id), timeout
+        )
 
     def statuses(self, job_id: str) -> list[str]:
         return [e["detail"]["status"] for e in self.received if e["detail"]["jobId"] == job_id]
@@ -185,6 +193,9 @@ def batch_setup(client: Callable[..., Any]) -> Iterator[BatchSetup]:
         queue_name=f"jq-{suffix}",
         job_definition=f"jd-{suffix}",
         events_url=events_url,
+        events=events,
+        rule=f"batch-{suffix}",
     )
-    events.remove_targets(Rule=f"batch-{suffix}", Ids=["sqs"])
+    if events.list_targets_by_rule(Rule=f"batch-{suffix}")["Targets"]:
+        events.remove_targets(Rule=f"batch-{suffix}", Ids=["sqs"])
     events.delete_rule(Name=f"batch-{suffix}")
