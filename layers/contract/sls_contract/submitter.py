@@ -17,8 +17,10 @@ from .store import JobStore
 from .submit_request import build_submit_job_request
 
 # Longer than a submit invocation can live (function timeout 30 s), so a lease is only ever taken
-# over from a function that is certainly gone.
-CLAIM_LEASE_SECONDS = 300
+# over from a function that is certainly gone; shorter than the jobs queue's visibility timeout
+# (180 s), so the redelivery of a message whose invocation died finds the lease expired. (A longer
+# lease made that redelivery a DUPLICATE, which deleted the spec's only message.)
+CLAIM_LEASE_SECONDS = 120
 
 
 class Outcome(StrEnum):
