@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import io
 import json
-from types import ModuleType
+import time
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import boto3
 import pytest
 
+import sls_contract.store as store_module
 from sls_contract.record import JobRecord
 from sls_contract.status import JobStatus
 from sls_contract.submit_request import build_submit_job_request
-from sls_contract.submitter import UNPARSEABLE_RUN_ID
+from sls_contract.submitter import CLAIM_LEASE_SECONDS, UNPARSEABLE_RUN_ID
 from tests.support.aws_calls import fail_first, ok_response, on_call, record_calls
-from tests.support.cloud import BatchEnv
+from tests.support.cloud import BatchEnv, properties
 from tests.support.events import sqs_event, sqs_record
 from tests.support.handlers import load_handler, unload_handler
 from tests.support.specs import PARAMETER_ARN, SECRET_ARN, full_spec, minimal_spec, model
@@ -417,3 +419,27 @@ def test_log_lines_of_a_record_carry_only_that_records_keys(
     assert "run_id" not in lines["rejected job spec"]
     assert "job_id" not in lines["rejected job spec"]
     assert lines["rejected job spec"]["keys"] == [UNPARSEABLE_RUN_ID, "msg-broken"]
+
+
+def test_a_claim_left_by_a_dead_invocation_does_not_strand_the_redelivered_spec(
+    submit_app: ModuleType,
+    batch_env: BatchEnv,
+    lambda_context: Any,
+    template: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # GIVEN an invocation claimed the spec and died before SubmitJob (timeout, OOM, DynamoDB error)
+    spec = spec_on(batch_env)
+    start = time.time()
+    monkeypatch.setattr(store_module, "time", SimpleNamespace(time=lambda: start))
+    assert submit_app.store.claim(model(spec), "dead-invocation", CLAIM_LEASE_SECONDS)
+    sent = record_calls(submit_app.batch, "SubmitJob")
+
+    # WHEN SQS redelivers the message once its visibility timeout has passed
+    visibility = properties(template, "JobsQueue")["VisibilityTimeout"]
+    monkeypatch.setattr(store_module, "time", SimpleNamespace(time=lambda: start + visibility))
+    assert deliver(submit_app, lambda_context, message(spec, receive_count=2)) == {"batchItemFailures": []}
+
+    # THEN the redelivery submits it (a DUPLICATE outcome would delete the only message of the spec)
+    assert len(sent) == 1
+    assert record_of(submit_app).status == JobStatus.SUBMITTED

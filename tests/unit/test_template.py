@@ -11,6 +11,7 @@ import pytest
 
 from sls_contract import events, record, stack_outputs
 from sls_contract.settings import FunctionSettings
+from sls_contract.submitter import CLAIM_LEASE_SECONDS
 from tests.support.cloud import function_environment, parameter_default, properties, resource
 from tests.support.handlers import REPO_ROOT
 
@@ -236,3 +237,12 @@ def test_each_function_may_do_what_its_code_does(
     }
 
     assert needed <= granted
+
+
+def test_the_submit_lease_outlives_an_invocation_and_expires_before_a_redelivery(
+    template: dict[str, Any],
+) -> None:
+    timeout = properties(template, "SubmitFunction")["Timeout"]
+    visibility = properties(template, "JobsQueue")["VisibilityTimeout"]
+
+    assert timeout < CLAIM_LEASE_SECONDS < visibility
