@@ -34,9 +34,7 @@ class EventPublisher:
         plan = plan_event(self._config, detail["jobName"], detail["status"], attempt)
         if plan.drop:
             if detail["status"] in TERMINAL:  # events held back for a successor: it will never come
-                self._scheduler.call_later(
-                    self._config.reorder_hold_seconds, lambda: self._release(job_id, 0.0)
-                )
+                self._scheduler.call_later(self._config.reorder_hold_seconds, lambda: self._release(job_id))
             return
         entry = {
             "Source": "aws.batch",
@@ -50,7 +48,7 @@ class EventPublisher:
                 self._held.setdefault(job_id, []).extend({"copy": c} for c in copies)
                 if detail["status"] in TERMINAL:  # no successor will come: release it a little later
                     self._scheduler.call_later(
-                        self._config.reorder_hold_seconds, lambda: self._release(job_id, 0.0)
+                        self._config.reorder_hold_seconds, lambda: self._release(job_id)
                     )
                 return
             held = self._held.pop(job_id, [])
@@ -59,7 +57,7 @@ class EventPublisher:
         for item in held:
             self._schedule(*item["copy"])
 
-    def _release(self, job_id: str, delay: float) -> None:
+    def _release(self, job_id: str) -> None:
         with self._lock:
             held = self._held.pop(job_id, [])
         for item in held:
