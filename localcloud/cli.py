@@ -17,17 +17,23 @@ from rich.console import Console
 
 from sls_contract import stack_outputs
 
+from .batch import BatchRuntimeConfig
 from .cloud import DATA_BUCKET, LocalCloud
 from .deploy import REPO_ROOT
 from .report import jobs_table, run_records
 
-console = Console()
+# Wide enough for full Batch job ids when output goes to a file or CI log rather than a terminal.
+console = Console(width=None if sys.stdout.isatty() else 160)
 DEMO_DIR = REPO_ROOT / "examples" / "demo"
 
 
-def _start(args: argparse.Namespace) -> LocalCloud:
-    cloud = LocalCloud(max_vcpus=args.vcpus)
-    with console.status("Starting the local cloud: moto on 127.0.0.1, stack from template.yaml, Lambda workers"):
+def _start(args: argparse.Namespace, workflow_dir: Path | None = None) -> LocalCloud:
+    # Job "images" hold the workflow, as with the aws-basic-batch plugin's bundled images.
+    images = {"*": workflow_dir} if workflow_dir else {}
+    cloud = LocalCloud(max_vcpus=args.vcpus, batch_config=BatchRuntimeConfig(image_dirs=images))
+    with console.status(
+        "Starting the local cloud: moto on 127.0.0.1, stack from template.yaml, Lambda workers"
+    ):
         started = time.monotonic()
         cloud.start()
     console.print(
@@ -37,12 +43,31 @@ def _start(args: argparse.Namespace) -> LocalCloud:
     return cloud
 
 
+def _run_to_end(command: list[str], cwd: Path, env: dict[str, str]) -> int:
+    """Run a child; if we are stopped first (Ctrl-C, SIGTERM), stop it too and wait for it."""
+    child = subprocess.Popen(command, cwd=cwd, env=env)
+    try:
+        return child.wait()
+    finally:
+        if child.poll() is None:
+            child.send_signal(signal.SIGINT)  # snakemake cancels its jobs on SIGINT
+            try:
+                child.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+
+
+def _exit_on_sigterm() -> None:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+
 def demo(args: argparse.Namespace) -> int:
-    cloud = _start(args)
+    workdir = Path(tempfile.mkdtemp(prefix="demo-workflow-"))
+    shutil.copytree(DEMO_DIR, workdir, dirs_exist_ok=True)
+    cloud = _start(args, workdir)
     try:
         run_id = "demo-" + time.strftime("%Y%m%dT%H%M%S")
-        workdir = Path(tempfile.mkdtemp(prefix="demo-workflow-"))
-        shutil.copytree(DEMO_DIR, workdir, dirs_exist_ok=True)
         command = [
             sys.executable, "-m", "snakemake",
             *cloud.snakemake_args(f"s3://{DATA_BUCKET}/{run_id}"),
@@ -55,7 +80,7 @@ def demo(args: argparse.Namespace) -> int:
         console.rule(f"snakemake (run {run_id}): {args.samples * 2 + 2} jobs")
         console.print(" ".join(command[2:]), style="dim")
         env = {**os.environ, **cloud.endpoint.client_env()}
-        code = subprocess.call(command, cwd=workdir, env=env)
+        code = _run_to_end(command, workdir, env)
         console.rule("jobs recorded in DynamoDB")
         table = cloud.deployment.outputs[stack_outputs.JOBS_TABLE_NAME]
         records = run_records(cloud.client("dynamodb"), table, run_id)
@@ -66,15 +91,15 @@ def demo(args: argparse.Namespace) -> int:
                           f"{summary['Body'].read().decode().strip()}")  # fmt: skip
         else:
             console.print(f"[red]Workflow failed[/] (snakemake exit code {code})")
-        shutil.rmtree(workdir, ignore_errors=True)
         return code
     finally:
         with console.status("Stopping the local cloud"):
             cloud.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def up(args: argparse.Namespace) -> int:
-    cloud = _start(args)
+    cloud = _start(args, Path(args.workflow).resolve() if args.workflow else None)
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -95,12 +120,14 @@ def up(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    _exit_on_sigterm()
     parser = argparse.ArgumentParser(prog="python -m localcloud", description=__doc__)
     parser.add_argument("--vcpus", type=int, default=os.cpu_count() or 2, help="vCPUs for Batch jobs")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("demo", help="run examples/demo through the full path and print its jobs")
     run.add_argument("--samples", type=int, default=8)
     run.add_argument("--jobs", type=int, default=20)
-    sub.add_parser("up", help="keep a local cloud running and print how to use it")
+    keep = sub.add_parser("up", help="keep a local cloud running and print how to use it")
+    keep.add_argument("--workflow", help="directory the Batch jobs' 'image' holds (your workflow)")
     args = parser.parse_args(argv)
     return {"demo": demo, "up": up}[args.command](args)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -27,7 +29,11 @@ class LocalCloud:
         batch_config: Any = None,
         retry_delay: int = 2,
         port: int | None = None,
+        sqs_duplicate_rate: float = 0.0,
+        seed: int = 0,
     ) -> None:
+        self.sqs_duplicate_rate = sqs_duplicate_rate
+        self.seed = seed
         self._own_workdir = workdir is None
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="localcloud-"))
         self.stack_name = stack_name
@@ -62,10 +68,10 @@ class LocalCloud:
         from .batch.runtime import install
 
         config = self.batch_config or BatchRuntimeConfig()
-        return install(config.model_copy(update=self._batch_overrides(config)))
+        return install(dataclasses.replace(config, **self._batch_overrides(config)))
 
     def _batch_overrides(self, config: Any) -> dict[str, Any]:
-        bin_dir = str(Path(os.sys.executable).parent)
+        bin_dir = str(Path(sys.executable).parent)
         return {
             "work_root": self.workdir / "batch",
             "base_env": {

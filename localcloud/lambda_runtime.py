@@ -12,6 +12,18 @@ from pathlib import Path
 from .deploy import REPO_ROOT, Deployment
 
 
+def _detach_moto_pollers() -> None:
+    """Switch off moto's own SQS -> Lambda dispatch: on every SendMessage it receives messages for
+    the mapped function and, with no container to run it, leaves them in flight until the
+    visibility timeout. Our workers are the only pollers, as Lambda's are on AWS."""
+    from moto.sqs.models import sqs_backends
+
+    for account in sqs_backends.values():
+        for backend in account.values():
+            for queue in backend.queues.values():
+                queue.lambda_event_source_mappings.clear()
+
+
 class LambdaRuntime:
     def __init__(
         self, deployment: Deployment, env: dict[str, str], workdir: Path, retry_delay: int = 2
@@ -24,6 +36,7 @@ class LambdaRuntime:
         self._logs: list = []
 
     def start(self, timeout: float = 60) -> None:
+        _detach_moto_pollers()
         self.workdir.mkdir(parents=True, exist_ok=True)
         for name, code_dir in self.deployment.function_code.items():
             ready = self.workdir / f"{name}.ready"
@@ -38,6 +51,8 @@ class LambdaRuntime:
                     "--ready-file", str(ready),
                     "--stats-file", str(self.stats_path(name)),
                     "--retry-delay", str(self.retry_delay),
+                    "--duplicate-rate", str(self.duplicate_rate),
+                    "--seed", str(self.seed),
                 ],
                 cwd=REPO_ROOT,
                 env={**os.environ, **self.env, "PYTHONPATH": str(REPO_ROOT)},
@@ -50,7 +65,8 @@ class LambdaRuntime:
             while not ready.exists():
                 if process.poll() is not None:
                     raise RuntimeError(
-                        f"Lambda worker for {name} exited with {process.returncode}; see {self.workdir / name}.log"
+                        f"Lambda worker for {name} exited with {process.returncode}; "
+                        f"see {self.workdir / name}.log"
                     )
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"Lambda worker for {name} not ready after {timeout} s")

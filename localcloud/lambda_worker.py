@@ -15,6 +15,7 @@ import argparse
 import importlib.util
 import json
 import os
+import random
 import signal
 import sys
 import time
@@ -26,6 +27,10 @@ import boto3
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LAYER_DIR = REPO_ROOT / "layers" / "contract"
+
+
+RNG = random.Random()
+REDELIVERED: set[str] = set()
 
 
 class Context:
@@ -170,6 +175,18 @@ def invoke(
         failed = set(by_id)
     cpu = time.process_time() - cpu
     done = [m for mid, m in by_id.items() if mid not in failed]
+    # Fault knob: SQS is at-least-once; hand some successfully handled messages out once more.
+    again = [m for m in done if m["MessageId"] not in REDELIVERED and RNG.random() < args.duplicate_rate]
+    REDELIVERED.update(m["MessageId"] for m in again)
+    done = [m for m in done if m not in again]
+    for start in range(0, len(again), 10):
+        sqs.change_message_visibility_batch(
+            QueueUrl=url,
+            Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+                for i, m in enumerate(again[start : start + 10])
+            ],
+        )
     for start in range(0, len(done), 10):
         sqs.delete_message_batch(
             QueueUrl=url,
@@ -199,8 +216,11 @@ def main() -> None:
     parser.add_argument("--ready-file", required=True)
     parser.add_argument("--stats-file")
     parser.add_argument("--retry-delay", type=int, default=2)
+    parser.add_argument("--duplicate-rate", type=float, default=0.0, help="redeliver handled messages")
+    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    RNG.seed(f"{args.seed}:{args.function_name}")
     run(args)
 
 

@@ -62,6 +62,9 @@ class BatchRuntimeConfig:
     base_env: dict[str, str] = field(default_factory=_default_base_env)  # the "image" environment
     default_vcpus: int = field(default_factory=lambda: os.cpu_count() or 1)  # CE without maxvCpus
     min_timeout_seconds: int = 60  # AWS rejects attemptDurationSeconds below 60; tests lower it
+    # Multiplies attempt timeouts, so a test can use AWS's minimum (60 s) and still see the timeout
+    # in a few seconds; the job's timeout and the reason AWS gives are unchanged.
+    time_scale: float = 1.0
     kill_grace_seconds: float = 2.0  # SIGTERM -> SIGKILL, as ECS's stopTimeout
     poll_seconds: float = 0.05  # how often running processes are checked
     log_flush_seconds: float = 0.5  # how often job output is pushed to CloudWatch Logs
@@ -78,6 +81,12 @@ class BatchRuntimeConfig:
     simulate: bool = False
     simulate_seconds: float = 1.0
     on_simulated_success: Callable[[dict[str, Any]], None] = _no_op
+    # What a container image holds, locally: image name -> a directory copied into each attempt's
+    # scratch directory ("*" for any image). The local cloud maps images to workflow directories.
+    image_dirs: dict[str, Path] = field(default_factory=dict)
+
+    def image_dir(self, image: str) -> Path | None:
+        return self.image_dirs.get(image) or self.image_dirs.get("*")
 
     def __post_init__(self) -> None:
         self.job_behaviour = [JobBehaviour.parse(rule) for rule in self.job_behaviour]

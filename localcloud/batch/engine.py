@@ -183,7 +183,10 @@ class Engine:
             self._run_process(record, attempt)
         if record.attempt_duration and not attempt.finished:
             attempt.timers.append(
-                self.scheduler.call_later(record.attempt_duration, lambda: self._on_timeout(record, attempt))
+                self.scheduler.call_later(
+                    record.attempt_duration * self.config.time_scale,
+                    lambda: self._on_timeout(record, attempt),
+                )
             )
 
     def _mark_running(self, record: JobRecord, attempt: Attempt) -> None:
@@ -232,6 +235,12 @@ class Engine:
     def _run_process(self, record: JobRecord, attempt: Attempt) -> None:
         job_dir = self.work_root / record.job_id
         attempt.scratch = job_dir / f"attempt-{attempt.number}"
+        image_dir = self.config.image_dir(record.container.get("image", ""))
+        if image_dir is not None:
+            # The "image" filesystem: e.g. the workflow a coordinator or rule job expects to find.
+            shutil.copytree(
+                image_dir, attempt.scratch, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".snakemake")
+            )
         attempt.scratch.mkdir(parents=True, exist_ok=True)
         attempt.log_path = job_dir / f"attempt-{attempt.number}.log"
         tail = LogTail(record.account, record.region, attempt.log_stream, attempt.log_path)
