@@ -148,6 +148,9 @@ class Executor(RemoteExecutor):
     async def check_active_jobs(
         self, active_jobs: list[SubmittedJobInfo]
     ) -> AsyncGenerator[SubmittedJobInfo, None]:
+        if not active_jobs:
+            # Nothing to ask about. (Also: Snakemake's status thread starts before __post_init__.)
+            return
         async with self.status_rate_limiter:
             try:
                 self.reader.refresh()
