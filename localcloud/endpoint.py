@@ -44,6 +44,14 @@ class MotoEndpoint:
         return self
 
     def stop(self) -> None:
+        # moto's backends live in this process, not in the server: forget everything, so a later
+        # local cloud in the same process starts empty.
+        try:
+            request = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")
+            with urllib.request.urlopen(request, timeout=10):
+                pass
+        except OSError:
+            pass  # the server never started
         self._server.stop()
 
     def client_env(self) -> dict[str, str]:

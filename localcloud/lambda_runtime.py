@@ -26,8 +26,16 @@ def _detach_moto_pollers() -> None:
 
 class LambdaRuntime:
     def __init__(
-        self, deployment: Deployment, env: dict[str, str], workdir: Path, retry_delay: int = 2
+        self,
+        deployment: Deployment,
+        env: dict[str, str],
+        workdir: Path,
+        retry_delay: int = 2,
+        duplicate_rate: float = 0.0,
+        seed: int = 0,
     ) -> None:
+        self.duplicate_rate = duplicate_rate
+        self.seed = seed
         self.deployment = deployment
         self.env = env
         self.workdir = workdir

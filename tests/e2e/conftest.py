@@ -1,0 +1,128 @@
+"""End-to-end: real Snakemake through the local cloud (moto on loopback, our Lambda and Batch runtime)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from localcloud.batch import BatchRuntimeConfig
+from localcloud.cloud import DATA_BUCKET, LocalCloud
+from localcloud.report import run_records
+from sls_contract import stack_outputs
+from sls_contract.record import JobRecord
+
+HERE = Path(__file__).resolve().parent
+REPO_ROOT = HERE.parent.parent
+
+pytestmark = pytest.mark.e2e
+
+
+def wait_until(condition: Callable[[], object], timeout: float, what: str) -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+@pytest.fixture(scope="session")
+def workflows(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The test workflows plus examples/demo's Snakefile, as one job "image" directory."""
+    directory = tmp_path_factory.mktemp("workflows")
+    shutil.copytree(HERE / "workflows", directory, dirs_exist_ok=True)
+    shutil.copy(REPO_ROOT / "examples" / "demo" / "Snakefile", directory / "demo.smk")
+    return directory
+
+
+@dataclass
+class Run:
+    run_id: str
+    returncode: int
+    output: str
+    records: list[JobRecord]
+
+
+class Driver:
+    """Runs `snakemake --executor aws-basic-batch-sls` against one local cloud."""
+
+    def __init__(self, cloud: LocalCloud, workflows: Path) -> None:
+        self.cloud = cloud
+        self.workflows = workflows
+
+    def command(self, snakefile: str, run_id: str, *extra: str) -> list[str]:
+        return [
+            sys.executable, "-m", "snakemake", "--snakefile", snakefile,
+            *self.cloud.snakemake_args(f"s3://{DATA_BUCKET}/{run_id}"),
+            "--aws-basic-batch-sls-run-id", run_id,
+            "--jobs", "30", "--seconds-between-status-checks", "1", "--nocolor", *extra,
+        ]  # fmt: skip
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, **self.cloud.endpoint.client_env()}
+
+    def start(self, snakefile: str, *extra: str) -> tuple[str, subprocess.Popen]:
+        run_id = f"e2e-{uuid.uuid4().hex[:8]}"
+        process = subprocess.Popen(
+            self.command(snakefile, run_id, *extra),
+            cwd=self.workflows, env=self.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        return run_id, process
+
+    def run(self, snakefile: str, *extra: str, timeout: float = 300) -> Run:
+        run_id, process = self.start(snakefile, *extra)
+        output, _ = process.communicate(timeout=timeout)
+        return Run(run_id, process.returncode, output, self.records(run_id))
+
+    def records(self, run_id: str) -> list[JobRecord]:
+        table = self.cloud.deployment.outputs[stack_outputs.JOBS_TABLE_NAME]
+        return run_records(self.cloud.client("dynamodb"), table, run_id)
+
+    def batch_jobs(self, run_id: str) -> list[dict]:
+        """Every Batch job of the run, whatever its status (ListJobs with a name filter)."""
+        batch = self.cloud.client("batch")
+        queue = self.cloud.deployment.outputs[stack_outputs.JOB_QUEUE_ARN]
+        ids = {r.batch_job_id for r in self.records(run_id) if r.batch_job_id}
+        jobs = []
+        for status in ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED"):
+            listed = batch.list_jobs(jobQueue=queue, jobStatus=status)["jobSummaryList"]
+            jobs.extend(j for j in listed if j["jobId"] in ids or run_id in j.get("jobName", ""))
+        return jobs
+
+
+def _cloud(workflows: Path, **knobs: object) -> Iterator[Driver]:
+    batch = BatchRuntimeConfig(image_dirs={"*": workflows}, time_scale=0.05, **knobs.pop("batch", {}))
+    with LocalCloud(batch_config=batch, retry_delay=1, **knobs) as cloud:
+        yield Driver(cloud, workflows)
+
+
+@pytest.fixture(scope="module")
+def driver(workflows: Path) -> Iterator[Driver]:
+    yield from _cloud(workflows)
+
+
+@pytest.fixture(scope="module")
+def faulty_driver(workflows: Path) -> Iterator[Driver]:
+    """Every fault knob on, with a fixed seed."""
+    yield from _cloud(
+        workflows,
+        seed=11,
+        sqs_duplicate_rate=0.5,
+        batch={
+            "seed": 11,
+            "event_duplicate_rate": 0.3,
+            "event_reorder_rate": 0.3,
+            "event_delay_seconds": 0.5,
+            "submit_throttle_rate": 0.2,
+        },
+    )

@@ -1,0 +1,87 @@
+"""Real Snakemake runs through the whole path: SQS -> submit Lambda -> Batch -> events -> record
+Lambda -> DynamoDB -> plugin, inputs and outputs in the local S3."""
+
+import signal
+
+import pytest
+
+from localcloud.batch import active_runtime
+from localcloud.cloud import DATA_BUCKET
+from tests.e2e.conftest import wait_until
+
+pytestmark = pytest.mark.e2e
+
+SAMPLES = 10  # 10 make_sample + 10 count + summary = 21 Batch jobs
+
+
+def _summary(driver, run_id):
+    body = driver.cloud.client("s3").get_object(Bucket=DATA_BUCKET, Key=f"{run_id}/summary.txt")["Body"]
+    return int(body.read().decode().strip())
+
+
+def _expected_sum(samples):
+    return sum(i * 10 + 1 for i in range(samples))
+
+
+def test_fan_out_of_21_batch_jobs(driver):
+    run = driver.run("demo.smk", "--config", f"samples={SAMPLES}")
+    assert run.returncode == 0, run.output[-3000:]
+    assert _summary(driver, run.run_id) == _expected_sum(SAMPLES)
+    assert len(run.records) == 2 * SAMPLES + 1
+    assert {r.status for r in run.records} == {"SUCCEEDED"}
+    assert all(r.exit_code == 0 and r.log_stream and r.duration_seconds() > 0 for r in run.records)
+    # exactly one Batch job per Snakemake job
+    assert len(driver.batch_jobs(run.run_id)) == len(run.records)
+
+
+def test_failing_rule_shows_exit_code_reason_and_log(driver):
+    run = driver.run("failing.smk")
+    assert run.returncode != 0
+    [record] = run.records
+    # The container runs `python -m snakemake` for the job, which exits 1 when the rule's shell fails.
+    assert (record.status, record.exit_code) == ("FAILED", 1)
+    assert "exit code 1" in run.output
+    assert "Essential container in task exited" in run.output
+    assert f"/aws/batch/job {record.log_stream}" in run.output
+    events = driver.cloud.client("logs").get_log_events(
+        logGroupName="/aws/batch/job", logStreamName=record.log_stream
+    )
+    assert any("about to fail" in e["message"] for e in events["events"])
+
+
+def test_rule_hitting_its_timeout(driver):
+    run = driver.run("timeout.smk")
+    assert run.returncode != 0
+    [record] = run.records
+    assert record.status == "FAILED"
+    assert "Job attempt duration exceeded timeout" in record.status_reason
+    assert "Job attempt duration exceeded timeout" in run.output
+
+
+def test_retry_strategy_succeeds_on_the_second_attempt(driver):
+    run = driver.run("retry.smk")
+    assert run.returncode == 0, run.output[-3000:]
+    [record] = run.records
+    assert (record.status, record.attempts) == ("SUCCEEDED", 2)
+    body = driver.cloud.client("s3").get_object(Bucket=DATA_BUCKET, Key=f"{run.run_id}/flaky.txt")["Body"]
+    assert body.read().decode().strip() == "attempt 2"
+
+
+def test_ctrl_c_leaves_no_job_running(driver):
+    run_id, process = driver.start("hang.smk")
+    try:
+        wait_until(
+            lambda: sum(r.status == "RUNNING" for r in driver.records(run_id)) >= 2, 120, "two jobs RUNNING"
+        )
+    finally:
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=120)
+    assert process.returncode != 0
+    assert "terminated" in output
+    jobs = wait_until(
+        lambda: (jobs := driver.batch_jobs(run_id)) and all(j["status"] == "FAILED" for j in jobs) and jobs,
+        60,
+        "every Batch job of the run FAILED (terminated or cancelled)",
+    )
+    assert len(jobs) == 3
+    assert active_runtime().running_pids() == []
