@@ -55,7 +55,12 @@ class LocalCloud:
             self.deployment = deploy(self.session(), self.stack_name, self.max_vcpus)
             self.session().client("s3").create_bucket(Bucket=DATA_BUCKET)
             self.lambdas = LambdaRuntime(
-                self.deployment, self.endpoint.client_env(), self.workdir / "lambda", self.retry_delay
+                self.deployment,
+                self.endpoint.client_env(),
+                self.workdir / "lambda",
+                self.retry_delay,
+                duplicate_rate=self.sqs_duplicate_rate,
+                seed=self.seed,
             )
             self.lambdas.start()
         except BaseException:
