@@ -1,0 +1,199 @@
+"""Runs one workload through one plugin on a running local cloud and collects what the probe saw."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from localcloud.cloud import DATA_BUCKET, LocalCloud
+from localcloud.endpoint import REGION
+from localcloud.report import run_records
+from sls_contract import stack_outputs
+
+HERE = Path(__file__).resolve().parent
+PROBE_DIR = HERE / "probe"
+SNAKEFILE = HERE / "Snakefile"
+
+PLUGINS = ("aws-basic-batch-sls", "aws-basic-batch")
+# The same Snakemake flags for both plugins. Hand-off is not to be limited by Snakemake's own
+# submission rate limit (default 100 jobs/s), so it is raised for both; status rounds keep
+# Snakemake's default rate limit (10 checks/s) and use a 1 s interval.
+COMMON_FLAGS = [
+    "--max-jobs-per-timespan", "100000/1s",
+    "--seconds-between-status-checks", "1",
+    "--latency-wait", "10",
+    "--nocolor", "--quiet", "rules",
+]  # fmt: skip
+# Both processes get the same retry configuration (botocore's standard mode): the local Batch
+# enforces the 50 TPS SubmitJob quota and the aws-basic-batch plugin submits from the client.
+RETRY_ENV = {"AWS_RETRY_MODE": "standard", "AWS_MAX_ATTEMPTS": "10"}
+
+_TARGET = re.compile(r"--target-jobs\s+'?work:i=(\d+)")
+_PREFIX = re.compile(r"--default-storage-prefix\s+'?(s3://[^'\s]+)")
+
+
+class OutputWriter:
+    """on_simulated_success: put the job's Snakemake output in the local S3, as the job would have."""
+
+    def __init__(self) -> None:
+        self._s3: Any = None
+
+    def __call__(self, job: dict[str, Any]) -> None:
+        command = " ".join(job["container"]["command"])
+        target, prefix = _TARGET.search(command), _PREFIX.search(command)
+        if not (target and prefix):
+            raise ValueError("not a bench fan-out job: no --target-jobs work:i=N / storage prefix")
+        if self._s3 is None:
+            from localcloud.endpoint import CREDENTIALS
+
+            import boto3
+
+            env = {"AWS_ENDPOINT_URL": os.environ["AWS_ENDPOINT_URL"]}
+            self._s3 = boto3.client(
+                "s3", endpoint_url=env["AWS_ENDPOINT_URL"], region_name=REGION,
+                aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            )  # fmt: skip
+        bucket, _, key = prefix.group(1)[len("s3://") :].partition("/")
+        self._s3.put_object(Bucket=bucket, Key=f"{key}/out/{target.group(1)}.txt", Body=b"simulated\n")
+
+
+@dataclass
+class RunResult:
+    plugin: str
+    n: int
+    simulated: bool
+    returncode: int
+    wall_seconds: float
+    probe: dict[str, Any]
+    terminal_at: dict[str, float]  # external job id -> when Batch recorded it terminal (epoch s)
+    lambda_delta: dict[str, dict[str, float]] = field(default_factory=dict)
+    output_tail: str = ""
+
+    # -- figures --------------------------------------------------------------------------------
+    def handoff_seconds(self) -> float | None:
+        submitted = sorted(self.probe["submitted"].values())
+        first_ops = [t for op, t in self.probe["first_call"].items() if op in ("sqs.SendMessageBatch", "batch.SubmitJob")]
+        if not submitted or not first_ops:
+            return None
+        return submitted[-1] - min(first_ops)
+
+    def makespan_seconds(self) -> float | None:
+        noticed = [t for t, _ in self.probe["noticed"].values()]
+        first_ops = [t for op, t in self.probe["first_call"].items() if op in ("sqs.SendMessageBatch", "batch.SubmitJob")]
+        if not noticed or not first_ops:
+            return None
+        return max(noticed) - min(first_ops)
+
+    def detection_seconds(self) -> list[float]:
+        out = []
+        for job_id, (noticed, _) in self.probe["noticed"].items():
+            stopped = self.terminal_at.get(job_id)
+            if stopped is not None:
+                out.append(max(0.0, noticed - stopped))
+        return sorted(out)
+
+    def busy_rounds(self) -> list[dict[str, Any]]:
+        """Status rounds with at least 90% of the workload active (all rounds if none reached it)."""
+        rounds = self.probe["rounds"]
+        busy = [r for r in rounds if r["active"] >= 0.9 * self.n]
+        return busy or sorted(rounds, key=lambda r: -r["active"])[:1]
+
+
+def _snakemake_flags(cloud: LocalCloud, plugin: str, run_id: str) -> list[str]:
+    prefix = f"s3://{DATA_BUCKET}/{run_id}"
+    if plugin == "aws-basic-batch-sls":
+        return [*cloud.snakemake_args(prefix), "--aws-basic-batch-sls-run-id", run_id]
+    outputs = cloud.deployment.outputs
+    return [
+        "--executor", "aws-basic-batch",
+        "--aws-basic-batch-region", REGION,
+        "--aws-basic-batch-job-queue", outputs[stack_outputs.JOB_QUEUE_ARN],
+        "--aws-basic-batch-job-definition", outputs[stack_outputs.JOB_DEFINITION_ARN],
+        "--default-storage-provider", "s3",
+        "--default-storage-prefix", prefix,
+        "--storage-s3-endpoint-url", cloud.endpoint.url,
+    ]  # fmt: skip
+
+
+def _terminal_times(cloud: LocalCloud, plugin: str, run_id: str) -> dict[str, float]:
+    """External job id -> the time the local Batch put the job in SUCCEEDED/FAILED."""
+    engine = cloud.batch.engine
+    with engine.lock:
+        stopped = {job_id: r.stopped_ms / 1000 for job_id, r in engine.records.items() if r.stopped_ms}
+    if plugin == "aws-basic-batch":
+        return stopped
+    table = cloud.deployment.outputs[stack_outputs.JOBS_TABLE_NAME]
+    records = run_records(cloud.client("dynamodb"), table, run_id)
+    return {r.job_id: stopped[r.batch_job_id] for r in records if r.batch_job_id in stopped}
+
+
+def _lambda_delta(before: dict[str, dict], after: dict[str, dict]) -> dict[str, dict[str, float]]:
+    delta = {}
+    for name, stats in after.items():
+        old = before.get(name, {})
+        delta[name] = {
+            key: stats.get(key, 0) - old.get(key, 0)
+            for key in ("invocations", "records", "failed_records", "handler_cpu_seconds")
+        }
+        delta[name]["import_seconds"] = stats.get("import_seconds", 0.0)
+    return delta
+
+
+def wait_for_lambdas_idle(cloud: LocalCloud, timeout: float = 120) -> None:
+    """Let the record function drain the events of the previous run before the next one starts."""
+    deadline, last, quiet_since = time.monotonic() + timeout, None, time.monotonic()
+    while time.monotonic() < deadline:
+        current = json.dumps(cloud.lambdas.stats(), sort_keys=True)
+        if current != last:
+            last, quiet_since = current, time.monotonic()
+        elif time.monotonic() - quiet_since > 3:
+            return
+        time.sleep(0.5)
+
+
+def run_workload(
+    cloud: LocalCloud, plugin: str, n: int, workdir: Path, simulated: bool, timeout: float = 1800
+) -> RunResult:
+    run_id = f"bench-{plugin.rsplit('-', 1)[-1]}-{n}-{uuid.uuid4().hex[:6]}"
+    rundir = workdir / run_id
+    rundir.mkdir(parents=True)
+    shutil.copy(SNAKEFILE, rundir / "Snakefile")
+    probe_out = rundir / "probe.json"
+    command = [
+        sys.executable, "-m", "snakemake", "--snakefile", "Snakefile",
+        *_snakemake_flags(cloud, plugin, run_id),
+        "--jobs", str(n), "--config", f"fanout={n}", *COMMON_FLAGS,
+    ]  # fmt: skip
+    env = {
+        **os.environ,
+        **cloud.endpoint.client_env(),
+        **RETRY_ENV,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(PROBE_DIR), os.environ.get("PYTHONPATH")])),
+        "BENCH_PROBE_OUT": str(probe_out),
+    }
+    wait_for_lambdas_idle(cloud)
+    before = cloud.lambdas.stats()
+    started = time.monotonic()
+    with open(rundir / "snakemake.log", "w") as log:
+        proc = subprocess.run(command, cwd=rundir, env=env, stdout=log, stderr=subprocess.STDOUT, timeout=timeout)
+    wall = time.monotonic() - started
+    wait_for_lambdas_idle(cloud)
+    probe = json.loads(probe_out.read_text()) if probe_out.exists() else {
+        "rounds": [], "other": {}, "other_sends": {}, "submitted": {}, "noticed": {}, "first_call": {},
+    }  # fmt: skip
+    tail = "\n".join((rundir / "snakemake.log").read_text().splitlines()[-15:])
+    return RunResult(
+        plugin=plugin, n=n, simulated=simulated, returncode=proc.returncode, wall_seconds=wall,
+        probe=probe, terminal_at=_terminal_times(cloud, plugin, run_id),
+        lambda_delta=_lambda_delta(before, cloud.lambdas.stats()), output_tail=tail,
+    )  # fmt: skip

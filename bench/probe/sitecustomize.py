@@ -1,0 +1,109 @@
+"""Loaded (via PYTHONPATH) only into the Snakemake process the benchmark starts; inert elsewhere.
+
+Counts every AWS API call the process makes at the botocore level (`before-call`: one per API call,
+`before-send`: one per HTTP attempt, retries included), attributed to the status round it happened in
+(Snakemake's status thread, one `check_active_jobs` call per round) or to "other" (hand-off, storage).
+Also records when each job was handed off and when Snakemake noticed it finished. Written as JSON to
+$BENCH_PROBE_OUT at exit.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import threading
+import time
+
+_OUT = os.environ.get("BENCH_PROBE_OUT")
+
+
+def _install(out: str) -> None:
+    import botocore.session
+    from snakemake_interface_executor_plugins.executors.remote import RemoteExecutor
+
+    lock = threading.Lock()
+    local = threading.local()
+    data: dict = {"rounds": [], "other": {}, "other_sends": {}, "submitted": {}, "noticed": {}, "first_call": {}}
+
+    def _bucket(kind: str) -> dict:
+        current = getattr(local, "round", None)
+        if current is not None:
+            return current[kind]
+        return data["other" if kind == "calls" else "other_sends"]
+
+    def before_call(event_name: str, **_: object) -> None:
+        op = ".".join(event_name.split(".")[1:3])
+        with lock:
+            bucket = _bucket("calls")
+            bucket[op] = bucket.get(op, 0) + 1
+            data["first_call"].setdefault(op, time.time())
+
+    def before_send(event_name: str, **_: object) -> None:
+        op = ".".join(event_name.split(".")[1:3])
+        with lock:
+            bucket = _bucket("sends")
+            bucket[op] = bucket.get(op, 0) + 1
+
+    original_create_client = botocore.session.Session.create_client
+
+    def create_client(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        client = original_create_client(self, *args, **kwargs)
+        client.meta.events.register("before-call", before_call)
+        client.meta.events.register("before-send", before_send)
+        return client
+
+    botocore.session.Session.create_client = create_client
+
+    def wrap_check(check):  # type: ignore[no-untyped-def]
+        async def counted(active_jobs):  # type: ignore[no-untyped-def]
+            current = {"active": len(active_jobs), "start": time.time(), "calls": {}, "sends": {}}
+            local.round = current
+            try:
+                async for job_info in check(active_jobs):
+                    yield job_info
+            finally:
+                local.round = None
+                current["end"] = time.time()
+                if active_jobs:
+                    with lock:
+                        data["rounds"].append(current)
+
+        return counted
+
+    original_wait = RemoteExecutor._wait_for_jobs
+
+    async def _wait_for_jobs(self):  # type: ignore[no-untyped-def]
+        self.check_active_jobs = wrap_check(self.check_active_jobs)
+        await original_wait(self)
+
+    RemoteExecutor._wait_for_jobs = _wait_for_jobs
+
+    original_submission = RemoteExecutor.report_job_submission
+
+    def report_job_submission(self, job_info):  # type: ignore[no-untyped-def]
+        data["submitted"][str(job_info.external_jobid)] = time.time()
+        return original_submission(self, job_info)
+
+    RemoteExecutor.report_job_submission = report_job_submission
+
+    for name in ("report_job_success", "report_job_error"):
+        original = getattr(RemoteExecutor, name)
+
+        def noticed(self, job_info, *args, _original=original, _ok=name.endswith("success"), **kwargs):  # type: ignore[no-untyped-def]
+            data["noticed"][str(job_info.external_jobid)] = [time.time(), _ok]
+            return _original(self, job_info, *args, **kwargs)
+
+        setattr(RemoteExecutor, name, noticed)
+
+    def dump() -> None:
+        with lock:
+            text = json.dumps(data)
+        with open(out, "w") as handle:
+            handle.write(text)
+
+    atexit.register(dump)
+
+
+if _OUT:
+    _install(_OUT)
