@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 SAM_VENV := .venv-sam
 BIN := $(VENV)/bin
-SAM := $(SAM_VENV)/bin/sam
+SAM := $(CURDIR)/$(SAM_VENV)/bin/sam
 
 .PHONY: help venv demo local-cloud test test-unit test-e2e lint format template sam-build bench clean
 

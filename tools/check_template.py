@@ -47,7 +47,10 @@ _DUMMY_URIS = {
 }
 
 # Artifacts `sam build` must produce (relative to .aws-sam/build); checked with --sam-build.
-_FUNCTION_ARTIFACTS = {"SubmitFunction": ["app.py"], "RecordFunction": ["app.py"]}
+_FUNCTION_ARTIFACTS = {
+    name: ["app.py"]
+    for name in ("SubmitFunction", "RecordFunction", "StartRunFunction", "RunLifecycleFunction")
+}
 _LAYER_ARTIFACTS = {
     "ContractLayer": [
         "python/sls_contract/__init__.py",

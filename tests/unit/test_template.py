@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 import pytest
 
-from sls_contract import events, record, stack_outputs
+from sls_contract import events, record, run_record, stack_outputs
 from sls_contract.settings import FunctionSettings
 from sls_contract.submitter import CLAIM_LEASE_SECONDS
 from tests.support.cloud import function_environment, parameter_default, properties, resource
@@ -17,6 +17,7 @@ from tests.support.handlers import REPO_ROOT
 
 FUNCTIONS = {"SubmitFunction": "submit_job", "RecordFunction": "record_state"}
 QUEUE_OF_FUNCTION = {"SubmitFunction": "JobsQueue", "RecordFunction": "StateEventsQueue"}
+ALL_FUNCTIONS = {**FUNCTIONS, "StartRunFunction": "start_run", "RunLifecycleFunction": "run_lifecycle"}
 
 
 def branches(value: Any) -> Iterator[Any]:
@@ -63,12 +64,27 @@ def test_jobs_table_keys_are_the_contracts(template: dict[str, Any]) -> None:
                 {"AttributeName": record.UPDATED_AT, "KeyType": "RANGE"},
             ],
             "Projection": {"ProjectionType": "ALL"},
-        }
+        },
+        {
+            "IndexName": run_record.RUNS_INDEX,
+            "KeySchema": [
+                {"AttributeName": run_record.RUN_KIND_ATTRIBUTE, "KeyType": "HASH"},
+                {"AttributeName": "created_at", "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "ALL"},
+        },
     ]
+    names = (
+        record.PARTITION_KEY,
+        record.SORT_KEY,
+        record.UPDATED_AT,
+        run_record.RUN_KIND_ATTRIBUTE,
+        "created_at",
+    )
     assert sorted(props["AttributeDefinitions"], key=lambda a: a["AttributeName"]) == [
-        {"AttributeName": name, "AttributeType": "S"}
-        for name in sorted((record.PARTITION_KEY, record.SORT_KEY, record.UPDATED_AT))
+        {"AttributeName": name, "AttributeType": "S"} for name in sorted(names)
     ]
+    assert "created_at" in run_record.RunRecord.model_fields
     assert props["TimeToLiveSpecification"] == {"AttributeName": record.EXPIRES_AT, "Enabled": True}
     assert {record.UPDATED_AT, record.EXPIRES_AT} <= record.FIELDS
 
@@ -85,7 +101,10 @@ def test_jobs_table_has_encryption_backups_and_ttl(template: dict[str, Any]) -> 
 def test_the_moto_table_is_built_from_the_template(dynamodb: Any, jobs_table: str) -> None:
     table = dynamodb.describe_table(TableName=jobs_table)["Table"]
 
-    assert [i["IndexName"] for i in table["GlobalSecondaryIndexes"]] == [record.UPDATES_INDEX]
+    assert [i["IndexName"] for i in table["GlobalSecondaryIndexes"]] == [
+        record.UPDATES_INDEX,
+        run_record.RUNS_INDEX,
+    ]
     ttl = dynamodb.describe_time_to_live(TableName=jobs_table)["TimeToLiveDescription"]
     assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", record.EXPIRES_AT)
     backups = dynamodb.describe_continuous_backups(TableName=jobs_table)["ContinuousBackupsDescription"]
@@ -96,12 +115,12 @@ def test_the_moto_table_is_built_from_the_template(dynamodb: Any, jobs_table: st
 
 
 def test_outputs_contain_everything_clients_read(template: dict[str, Any]) -> None:
-    missing = set(stack_outputs.CLIENT_OUTPUTS) - set(template["Outputs"])
+    missing = {*stack_outputs.CLIENT_OUTPUTS, *stack_outputs.RUN_OUTPUTS} - set(template["Outputs"])
 
     assert missing == set()
 
 
-@pytest.mark.parametrize(("function", "directory"), FUNCTIONS.items())
+@pytest.mark.parametrize(("function", "directory"), ALL_FUNCTIONS.items())
 def test_every_setting_a_function_reads_is_set_by_the_template(
     template: dict[str, Any], function: str, directory: str
 ) -> None:
@@ -118,7 +137,7 @@ def test_every_setting_a_function_reads_is_set_by_the_template(
 
 
 def test_the_table_name_setting_is_the_stacks_table(template: dict[str, Any]) -> None:
-    for function in FUNCTIONS:
+    for function in ALL_FUNCTIONS:
         assert function_environment(template, function)["JOBS_TABLE_NAME"] == {"Ref": "JobsTable"}
 
 

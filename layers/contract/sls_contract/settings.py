@@ -12,3 +12,6 @@ class FunctionSettings(BaseSettings):
     record_ttl_days: int = 30
     submit_max_receive_count: int = 5
     derived_job_definition_prefix: str = "aws-basic-batch-sls-derived"
+    # Run functions only (template.yaml sets them on those).
+    stack_name: str = ""
+    state_machine_arn: str = ""

@@ -216,13 +216,20 @@ class JobStore:
     # -- the run's control item -------------------------------------------------------------------
 
     def request_cancel(self, run_id: str, reason: str) -> None:
-        self.client.put_item(
+        """Mark the run's control item (an update: the item may also hold the run record)."""
+        self.client.update_item(
             TableName=self.table_name,
-            Item={
-                **item_key(run_id, RUN_CONTROL_JOB_ID),
-                "cancel_reason": serialize(reason),
-                "cancel_requested_at": serialize(now_iso()),
-                "expires_at": serialize(int(time.time()) + self.ttl_seconds),
+            Key=item_key(run_id, RUN_CONTROL_JOB_ID),
+            UpdateExpression="SET #reason = :reason, #at = :at, #expires = if_not_exists(#expires, :expires)",
+            ExpressionAttributeNames={
+                "#reason": "cancel_reason",
+                "#at": "cancel_requested_at",
+                "#expires": "expires_at",
+            },
+            ExpressionAttributeValues={
+                ":reason": serialize(reason),
+                ":at": serialize(now_iso()),
+                ":expires": serialize(int(time.time()) + self.ttl_seconds),
             },
         )
 

@@ -1,0 +1,139 @@
+"""A run request: what to run as one whole workflow, with nobody's laptop attached.
+
+It arrives as a JSON or YAML file uploaded under the stack bucket's request prefix, as the detail of
+an EventBridge "Run Requested" event, or from the schedule; the coordinator job turns it into a
+`snakemake --executor aws-basic-batch-sls ...` command line.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Annotated, Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+
+from .errors import ContractError, describe_validation_error
+
+RUN_REQUEST_VERSION = 1
+BUNDLED = "bundled"
+EVENT_SOURCE = "aws-basic-batch-sls"
+RUN_REQUESTED = "Run Requested"
+RUN_SUCCEEDED = "Run Succeeded"
+RUN_FAILED = "Run Failed"
+RUN_ID_PATTERN = r"^[A-Za-z0-9_-]{1,80}$"  # also a valid Step Functions execution name
+
+# Flags the coordinator sets itself; a request that sets them would fight the control plane.
+_RESERVED_FLAGS = (
+    "--executor",
+    "-e",
+    "--default-storage-provider",
+    "--default-storage-prefix",
+    "--jobs",
+    "-j",
+    "--aws-basic-batch-sls-",
+    "--snakefile",
+    "-s",
+)
+_ARCHIVE = re.compile(r"^s3://[a-z0-9.-]{3,63}/.+\.(tar\.gz|tgz|zip)$")
+
+
+class InvalidRunRequest(ContractError):
+    """The request can never run; the reason is recorded on the run."""
+
+
+class RunRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: int = RUN_REQUEST_VERSION
+    run_id: Annotated[str, StringConstraints(pattern=RUN_ID_PATTERN)] | None = None
+    # "bundled": the workflow is in the coordinator image (as the aws-basic-batch plugin expects);
+    # or an s3://bucket/key.tar.gz|.tgz|.zip archive the coordinator fetches and unpacks.
+    workflow_source: str = BUNDLED
+    snakefile: str = "Snakefile"
+    targets: list[str] = []
+    config: dict[str, str | int | float | bool] = {}
+    snakemake_args: list[str] = []
+    storage_prefix: Annotated[str, StringConstraints(pattern=r"^s3://[a-z0-9.-]{3,63}(/.*)?$")]
+    tags: dict[str, str] = {}
+    jobs: Annotated[int, Field(ge=1, le=100_000)] = 100
+    timeout_seconds: Annotated[int, Field(ge=60)] = 7 * 24 * 3600
+
+    @field_validator("version")
+    @classmethod
+    def _known_version(cls, value: int) -> int:
+        if value != RUN_REQUEST_VERSION:
+            raise ValueError(
+                f"run request version {value} is not supported (this stack reads {RUN_REQUEST_VERSION})"
+            )
+        return value
+
+    @field_validator("workflow_source")
+    @classmethod
+    def _source(cls, value: str) -> str:
+        if value != BUNDLED and not _ARCHIVE.match(value):
+            raise ValueError(
+                f"must be {BUNDLED!r} or an s3://bucket/key.tar.gz|.tgz|.zip archive, not {value!r}"
+            )
+        return value
+
+    @field_validator("snakemake_args")
+    @classmethod
+    def _not_reserved(cls, value: list[str]) -> list[str]:
+        clashing = [
+            a for a in value if any(a == f or (f.endswith("-") and a.startswith(f)) for f in _RESERVED_FLAGS)
+        ]
+        clashing += [a for a in value if a.split("=", 1)[0] in _RESERVED_FLAGS]
+        if clashing:
+            raise ValueError(
+                f"{sorted(set(clashing))} are set by the coordinator (use the request's own fields: "
+                "snakefile, jobs, storage_prefix)"
+            )
+        return value
+
+
+def parse_run_request(body: str | bytes | dict[str, Any], filename: str = "") -> RunRequest:
+    """JSON or YAML (by extension, else whichever parses); InvalidRunRequest says what is wrong."""
+    try:
+        if isinstance(body, dict):
+            data: Any = body
+        elif filename.endswith((".yaml", ".yml")):
+            data = yaml.safe_load(body)
+        else:
+            try:
+                data = json.loads(body)
+            except ValueError:
+                data = yaml.safe_load(body)
+    except (ValueError, yaml.YAMLError) as exc:
+        raise InvalidRunRequest(
+            f"run request {filename or ''} is neither JSON nor YAML: {exc}".replace("  ", " ")
+        ) from exc
+    if not isinstance(data, dict):
+        raise InvalidRunRequest(f"run request {filename} must be a mapping, not {type(data).__name__}")
+    try:
+        return RunRequest.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidRunRequest(
+            f"invalid run request {filename}: {describe_validation_error(exc)}".replace("  ", " ")
+        ) from exc
+
+
+def snakemake_argv(request: RunRequest, workdir_snakefile: str | None = None) -> list[str]:
+    """The coordinator's snakemake command line (the plugin's settings come from the environment)."""
+    argv = [
+        "--executor", "aws-basic-batch-sls",
+        "--snakefile", workdir_snakefile or request.snakefile,
+        "--jobs", str(request.jobs),
+        "--default-storage-provider", "s3",
+        "--default-storage-prefix", request.storage_prefix,
+    ]  # fmt: skip
+    if request.config:
+        argv += [
+            "--config",
+            *(
+                f"{k}={json.dumps(v) if isinstance(v, str) and ' ' in v else v}"
+                for k, v in request.config.items()
+            ),
+        ]
+    return [*argv, *request.snakemake_args, *request.targets]

@@ -1,0 +1,122 @@
+"""Run records: conditional writes on the run's control item; terminal states are final."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer
+from botocore.exceptions import ClientError
+
+from .record import RUN_CONTROL_JOB_ID, JobRecord, item_key, now_iso, serialize
+from .run_record import RUN_KIND, RUN_KIND_ATTRIBUTE, RUNS_INDEX, RunRecord, RunStatus
+
+_deserializer = TypeDeserializer()
+_NOT_FINISHED = "attribute_not_exists(#status) OR NOT (#status IN (:succeeded, :failed, :aborted))"
+_FINISHED_VALUES = {":succeeded": "SUCCEEDED", ":failed": "FAILED", ":aborted": "ABORTED"}
+
+
+def job_counts(records: Iterable[JobRecord]) -> dict[str, int]:
+    return dict(Counter(str(r.status) for r in records))
+
+
+class RunStore:
+    def __init__(self, client: Any, table_name: str, ttl_days: int = 30) -> None:
+        self.client = client
+        self.table_name = table_name
+        self.ttl_seconds = ttl_days * 86400
+
+    def _update(self, run_id: str, assign: Mapping[str, Any], if_absent: Mapping[str, Any] = {}) -> bool:
+        """SET fields on a run that is not finished; False if it already is."""
+        fields = {k: v for k, v in assign.items() if v is not None}
+        absent = {
+            RUN_KIND_ATTRIBUTE: RUN_KIND,
+            "created_at": now_iso(),
+            "expires_at": int(time.time()) + self.ttl_seconds,
+            **if_absent,
+        }
+        names = {f"#{k}": k for k in [*fields, *absent]} | {"#status": "status"}
+        values = {f":{k}": serialize(v) for k, v in [*fields.items(), *absent.items()]}
+        clauses = [f"#{k} = :{k}" for k in fields] + [f"#{k} = if_not_exists(#{k}, :{k})" for k in absent]
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=item_key(run_id, RUN_CONTROL_JOB_ID),
+                UpdateExpression="SET " + ", ".join(clauses),
+                ConditionExpression=_NOT_FINISHED,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues={
+                    **values,
+                    **{k: serialize(v) for k, v in _FINISHED_VALUES.items()},
+                },
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def request(self, run_id: str, trigger: str, request: Mapping[str, Any] | None) -> bool:
+        request_json = json.dumps(request) if request is not None else None
+        return self._update(
+            run_id, {"trigger": trigger, "request": request_json}, {"status": RunStatus.REQUESTED.value}
+        )
+
+    def start(self, run_id: str, execution_arn: str, trigger: str | None, request: Mapping[str, Any]) -> bool:
+        return self._update(
+            run_id,
+            {
+                "status": RunStatus.RUNNING.value,
+                "execution_arn": execution_arn,
+                "request": json.dumps(request),
+                "started_at": now_iso(),
+            },
+            {"trigger": trigger or "unknown"},
+        )
+
+    def finish(
+        self,
+        run_id: str,
+        status: RunStatus,
+        cause: str | None,
+        counts: Mapping[str, int],
+        coordinator_job_id: str | None = None,
+        execution_arn: str | None = None,
+    ) -> bool:
+        return self._update(
+            run_id,
+            {
+                "status": status.value,
+                "cause": cause[:4000] if cause else None,
+                "job_counts": dict(counts),
+                "coordinator_job_id": coordinator_job_id,
+                "execution_arn": execution_arn,
+                "finished_at": now_iso(),
+            },
+        )
+
+    def get(self, run_id: str) -> RunRecord | None:
+        item = self.client.get_item(
+            TableName=self.table_name, Key=item_key(run_id, RUN_CONTROL_JOB_ID), ConsistentRead=True
+        ).get("Item")
+        if not item or "status" not in item:
+            return None
+        return RunRecord.model_validate({k: _deserializer.deserialize(v) for k, v in item.items()})
+
+    def recent(self, limit: int = 50) -> list[RunRecord]:
+        response = self.client.query(
+            TableName=self.table_name,
+            IndexName=RUNS_INDEX,
+            KeyConditionExpression="#kind = :kind",
+            ExpressionAttributeNames={"#kind": RUN_KIND_ATTRIBUTE},
+            ExpressionAttributeValues={":kind": serialize(RUN_KIND)},
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        return [
+            RunRecord.model_validate({k: _deserializer.deserialize(v) for k, v in item.items()})
+            for item in response["Items"]
+        ]

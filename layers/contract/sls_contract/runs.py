@@ -1,0 +1,239 @@
+"""The run lifecycle: starting runs from triggers, and what the coordinator state machine asks for."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from botocore.exceptions import ClientError
+from pydantic import BaseModel, ConfigDict
+
+from .cancel import cancel_run
+from .record import JOB_ID_ENV, RUN_ID_ENV
+from .run_record import COORDINATOR_JOB_ID, RunStatus
+from .run_request import (
+    EVENT_SOURCE,
+    RUN_FAILED,
+    RUN_REQUESTED,
+    InvalidRunRequest,
+    RunRequest,
+    parse_run_request,
+)
+from .run_store import RunStore, job_counts
+from .store import JobStore
+
+RUN_REQUEST_ENV = "SLS_RUN_REQUEST"
+STACK_ENV = "SNAKEMAKE_AWS_BASIC_BATCH_SLS_STACK"  # the plugin's own setting, read inside the coordinator
+PLUGIN_RUN_ID_ENV = "SNAKEMAKE_AWS_BASIC_BATCH_SLS_RUN_ID"
+COORDINATOR_COMMAND = ["python", "-m", "snakemake_executor_plugin_aws_basic_batch_sls.coordinate"]
+SCHEDULE_TRIGGER = "schedule"
+EXECUTION_STATUS_CHANGE = "Step Functions Execution Status Change"
+
+
+def _digest(*parts: object) -> str:
+    return hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()[:20]
+
+
+@dataclass(frozen=True)
+class StartOutcome:
+    run_id: str
+    started: bool  # False: a duplicate trigger of a run that already exists, or a rejected request
+    execution_arn: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """What a trigger event asks for, before validation."""
+
+    run_id: str
+    trigger: str
+    body: Any
+    filename: str = ""
+
+
+def read_trigger(event: dict[str, Any], s3: Any) -> Trigger:
+    """The run id (stable across duplicate deliveries of the same trigger) and the raw request."""
+    detail = event.get("detail") or {}
+    if event.get("source") == "aws.s3":
+        bucket, obj = detail["bucket"]["name"], detail["object"]
+        key = obj["key"]
+        identity = obj.get("version-id") or obj.get("etag") or obj.get("sequencer")
+        body = s3.get_object(
+            Bucket=bucket, Key=key, **({"VersionId": obj["version-id"]} if obj.get("version-id") else {})
+        )
+        return Trigger(
+            f"upload-{_digest(bucket, key, identity)}",
+            f"s3://{bucket}/{key}",
+            body["Body"].read().decode(),
+            key,
+        )
+    if event.get("source") == EVENT_SOURCE and event.get("detail-type") == RUN_REQUESTED:
+        requested = detail.get("run_id") if isinstance(detail, dict) else None
+        return Trigger(requested or f"event-{_digest(event.get('id'))}", f"event:{event.get('id')}", detail)
+    if event.get("trigger") == SCHEDULE_TRIGGER:
+        # Each firing is a new run; a duplicate delivery of one firing has the same time.
+        request = dict(event.get("request") or {})
+        request.pop("run_id", None)
+        return Trigger(
+            f"schedule-{_digest(event.get('time'), json.dumps(request, sort_keys=True))}",
+            SCHEDULE_TRIGGER,
+            request,
+        )
+    raise InvalidRunRequest(
+        f"not a run trigger: source {event.get('source')!r}, detail-type {event.get('detail-type')!r}"
+    )
+
+
+class RunStarter:
+    def __init__(self, s3: Any, sfn: Any, runs: RunStore, state_machine_arn: str) -> None:
+        self.s3 = s3
+        self.sfn = sfn
+        self.runs = runs
+        self.state_machine_arn = state_machine_arn
+
+    def handle(self, event: dict[str, Any]) -> StartOutcome:
+        trigger = read_trigger(event, self.s3)
+        try:
+            request = parse_run_request(trigger.body, trigger.filename)
+        except InvalidRunRequest as exc:
+            self.runs.request(trigger.run_id, trigger.trigger, None)
+            self.runs.finish(trigger.run_id, RunStatus.FAILED, str(exc), {})
+            return StartOutcome(trigger.run_id, False, reason=str(exc))
+        run_id = request.run_id or trigger.run_id
+        return self.start(run_id, trigger.trigger, request)
+
+    def start(self, run_id: str, trigger: str, request: RunRequest) -> StartOutcome:
+        request = request.model_copy(update={"run_id": run_id})
+        self.runs.request(run_id, trigger, request.model_dump())
+        execution_input = json.dumps({"run_id": run_id, "trigger": trigger, "request": request.model_dump()})
+        try:
+            response = self.sfn.start_execution(
+                stateMachineArn=self.state_machine_arn, name=run_id, input=execution_input
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ExecutionAlreadyExists":
+                return StartOutcome(run_id, False, reason="a run with this id was already started")
+            raise
+        return StartOutcome(run_id, True, response["executionArn"])
+
+
+class Lifecycle:
+    """The coordinator state machine's steps (lambda:invoke) and its abort/timeout clean-up."""
+
+    def __init__(self, runs: RunStore, jobs: JobStore, batch: Any, events: Any, stack_name: str) -> None:
+        self.runs = runs
+        self.jobs = jobs
+        self.batch = batch
+        self.events = events
+        self.stack_name = stack_name
+
+    def register(self, execution_input: dict[str, Any], execution_arn: str) -> dict[str, Any]:
+        """Mark the run RUNNING and return the coordinator job's name, command and environment."""
+        request = parse_run_request(execution_input.get("request") or {})
+        run_id = execution_input.get("run_id") or request.run_id
+        if not run_id:
+            raise InvalidRunRequest("the execution input names no run_id")
+        self.runs.start(run_id, execution_arn, execution_input.get("trigger"), request.model_dump())
+        environment = {
+            RUN_ID_ENV: run_id,
+            JOB_ID_ENV: COORDINATOR_JOB_ID,
+            RUN_REQUEST_ENV: request.model_dump_json(),
+            STACK_ENV: self.stack_name,
+            PLUGIN_RUN_ID_ENV: run_id,
+        }
+        return {
+            "run_id": run_id,
+            "job_name": f"snakemake-coordinator-{run_id}"[:128],
+            "command": COORDINATOR_COMMAND,
+            "environment": [{"Name": k, "Value": v} for k, v in environment.items()],
+            "timeout_seconds": request.timeout_seconds,
+            "tags": {**request.tags, "snakemake:run-id": run_id},
+        }
+
+    def succeeded(self, run_id: str, coordinator_job_id: str | None) -> dict[str, Any]:
+        counts = job_counts(self.jobs.run_jobs(run_id))
+        self.runs.finish(run_id, RunStatus.SUCCEEDED, None, counts, coordinator_job_id)
+        return {"run_id": run_id, "status": RunStatus.SUCCEEDED.value, "job_counts": counts}
+
+    def failed(self, run_id: str, cause: str, status: RunStatus = RunStatus.FAILED) -> dict[str, Any]:
+        """Terminate every job of the run that is not finished, then record why."""
+        summary = cancel_run(self.jobs, self.batch, run_id, f"run {status.value.lower()}: {cause}"[:1000])
+        counts = job_counts(self.jobs.run_jobs(run_id))
+        self.runs.finish(run_id, status, cause, counts)
+        return {
+            "run_id": run_id,
+            "status": status.value,
+            "cause": cause,
+            "terminated": len(summary.terminated),
+            "job_counts": counts,
+        }
+
+    def execution_stopped(self, event: dict[str, Any]) -> dict[str, Any]:
+        """A "Step Functions Execution Status Change" ABORTED / TIMED_OUT: the machine ran no Catch."""
+        detail = event["detail"]
+        status = RunStatus.ABORTED if detail["status"] == "ABORTED" else RunStatus.FAILED
+        cause = f"execution {detail['status'].lower().replace('_', ' ')}"
+        result = self.failed(detail["name"], cause, status)
+        self.events.put_events(
+            Entries=[
+                {
+                    "Source": EVENT_SOURCE,
+                    "DetailType": RUN_FAILED,
+                    "Detail": json.dumps({**result, "execution_arn": detail.get("executionArn")}),
+                }
+            ]
+        )
+        return result
+
+
+def failure_cause(error: dict[str, Any] | None) -> str:
+    """A Step Functions Catch result ({"Error", "Cause"}) as one readable line."""
+    if not error:
+        return "unknown failure"
+    cause = error.get("Cause") or ""
+    try:
+        parsed = json.loads(cause)
+    except (TypeError, ValueError):
+        parsed = None
+    if isinstance(parsed, dict):
+        # A failed batch .sync task's Cause is the DescribeJobs job; a Lambda error's has errorMessage.
+        cause = parsed.get("errorMessage") or parsed.get("statusReason") or cause
+        container = parsed.get("container") or {}
+        if container.get("exitCode") is not None:
+            cause = f"{cause} (exit code {container['exitCode']})"
+    return f"{error.get('Error', 'Error')}: {cause}".strip()
+
+
+class LifecycleAction(BaseModel):
+    """What the state machine passes to the lifecycle function (see statemachine/coordinator.asl.json)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    action: Literal["register", "succeeded", "failed"]
+    execution_arn: str | None = None
+    input: dict[str, Any] = {}
+    run_id: str | None = None
+    coordinator_job_id: str | None = None
+    error: dict[str, Any] | None = None
+
+    def target_run_id(self) -> str:
+        run_id = self.run_id or self.input.get("run_id") or (self.input.get("request") or {}).get("run_id")
+        if not run_id and self.execution_arn:
+            run_id = self.execution_arn.rsplit(":", 1)[-1]  # the execution name is the run id
+        if not run_id:
+            raise InvalidRunRequest("the lifecycle payload names no run")
+        return run_id
+
+
+def dispatch(lifecycle: Lifecycle, event: dict[str, Any]) -> dict[str, Any]:
+    if event.get("detail-type") == EXECUTION_STATUS_CHANGE:
+        return lifecycle.execution_stopped(event)
+    action = LifecycleAction.model_validate(event)
+    if action.action == "register":
+        return lifecycle.register(action.input, action.execution_arn or "")
+    if action.action == "succeeded":
+        return lifecycle.succeeded(action.target_run_id(), action.coordinator_job_id)
+    return lifecycle.failed(action.target_run_id(), failure_cause(action.error))
