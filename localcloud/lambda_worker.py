@@ -79,6 +79,17 @@ def load_handler(code_dir: Path, handler: str) -> Any:
     return getattr(module, function_name)
 
 
+def function_environment(function_name: str, config: dict[str, Any]) -> dict[str, str]:
+    """What Lambda puts in a function's environment: its variables and the reserved ones we use."""
+    return {
+        **{k: str(v) for k, v in config.get("Environment", {}).get("Variables", {}).items()},
+        "AWS_LAMBDA_FUNCTION_NAME": function_name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(config.get("MemorySize", 128)),
+        # No X-Ray daemon here; Tracer becomes a no-op, as documented by Powertools.
+        "POWERTOOLS_TRACE_DISABLED": "1",
+    }
+
+
 class Stats:
     def __init__(self, path: Path | None) -> None:
         self.path = path
@@ -119,13 +130,7 @@ def _receive(sqs: Any, url: str, batch_size: int, window_s: float) -> list[dict[
 def run(args: argparse.Namespace) -> None:
     lam, sqs = boto3.client("lambda"), boto3.client("sqs")
     config = lam.get_function_configuration(FunctionName=args.function_name)
-    os.environ.update({k: str(v) for k, v in config.get("Environment", {}).get("Variables", {}).items()})
-    os.environ.update(
-        AWS_LAMBDA_FUNCTION_NAME=args.function_name,
-        AWS_LAMBDA_FUNCTION_MEMORY_SIZE=str(config.get("MemorySize", 128)),
-        # No X-Ray daemon here; Tracer becomes a no-op, as documented by Powertools.
-        POWERTOOLS_TRACE_DISABLED="1",
-    )
+    os.environ.update(function_environment(args.function_name, config))
     stats = Stats(Path(args.stats_file) if args.stats_file else None)
     started = time.perf_counter()
     handler = load_handler(Path(args.code_dir), config["Handler"])
@@ -149,6 +154,8 @@ def run(args: argparse.Namespace) -> None:
     Path(args.ready_file).write_text("ready")
     parent = os.getppid()
     while os.getppid() == parent:
+        if not sources:  # invoked only through the Invoke API (localcloud.lambda_invoke): idle
+            time.sleep(1)
         for arn, url, batch_size, window, partial in sources:
             messages = _receive(sqs, url, batch_size, window)
             if messages:
