@@ -44,6 +44,7 @@ class LocalCloud:
         self.deployment: Deployment | None = None
         self.lambdas: LambdaRuntime | None = None
         self.batch: Any = None
+        self.integrations: Any = None  # localcloud.integrations: SFN/EventBridge targets, Lambda Invoke
 
     # -- lifecycle ----------------------------------------------------------------------------------
 
@@ -63,6 +64,7 @@ class LocalCloud:
                 seed=self.seed,
             )
             self.lambdas.start()
+            self.integrations = self._install_integrations()
         except BaseException:
             self.stop()
             raise
@@ -86,7 +88,14 @@ class LocalCloud:
             },
         }
 
+    def _install_integrations(self) -> Any:
+        from .integrations import install
+
+        return install(self.deployment, self.endpoint.client_env(), self.workdir / "lambda-invoke")
+
     def stop(self) -> None:
+        if self.integrations is not None:
+            self.integrations.stop()
         if self.lambdas:
             self.lambdas.stop()
         if self.batch is not None:

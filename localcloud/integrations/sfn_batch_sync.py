@@ -1,0 +1,57 @@
+"""StopExecution (or a timeout) during a ``batch:submitJob.sync`` task terminates the job, as on AWS.
+
+moto's .sync loop just stops polling DescribeJobs when the execution stops, leaving the job running.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_batch import (
+    StateTaskServiceBatch,
+)
+from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
+
+from .patches import Patches
+
+logger = logging.getLogger(__name__)
+REASON = "Step Functions execution stopped"
+
+
+def install(patches: Patches) -> None:
+    original_build = StateTaskServiceBatch._build_sync_resolver
+
+    def build_sync_resolver(
+        self: StateTaskServiceBatch, env: Any, resource_runtime_part: Any, normalised_parameters: dict,
+        state_credentials: Any,
+    ) -> Any:  # fmt: skip
+        job_id = env.stack[-1]["JobId"]  # the SubmitJob response the original pops
+        resolve = original_build(self, env, resource_runtime_part, normalised_parameters, state_credentials)
+
+        def terminate_if_stopped() -> None:
+            if env.is_running():
+                return
+            client = boto_client_for(region=resource_runtime_part.region, service="batch")
+            try:
+                client.terminate_job(jobId=job_id, reason=REASON)
+            except Exception:  # the job may be gone already
+                logger.exception("could not terminate Batch job %s", job_id)
+
+        resolve.terminate_if_stopped = terminate_if_stopped
+        return resolve
+
+    original_eval_sync = StateTaskServiceBatch._eval_sync
+
+    def eval_sync(
+        self: StateTaskServiceBatch, env: Any, sync_resolver: Any, *args: Any, **kwargs: Any
+    ) -> Any:
+        try:
+            return original_eval_sync(self, env, sync_resolver, *args, **kwargs)
+        finally:
+            terminate = getattr(sync_resolver, "terminate_if_stopped", None)
+            if terminate is not None:
+                terminate()
+
+    patches.replace(StateTaskServiceBatch, "_build_sync_resolver", build_sync_resolver)
+    patches.replace(StateTaskServiceBatch, "_eval_sync", eval_sync)
