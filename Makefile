@@ -5,13 +5,15 @@ SAM_VENV := .venv-sam
 BIN := $(VENV)/bin
 SAM := $(CURDIR)/$(SAM_VENV)/bin/sam
 
-.PHONY: help venv demo local-cloud test test-unit test-e2e lint format template sam-build bench clean
+.PHONY: help venv demo local-cloud test test-unit test-e2e lint format template sam-build bench bench-smoke clean
 
 help:
 	@echo "make demo         run the example workflow on the local cloud (no AWS account)"
 	@echo "make test         lint, unit + end-to-end tests, template checks, sam build"
 	@echo "make local-cloud  keep a local cloud running and print how to point snakemake at it"
 	@echo "make test-unit    the fast in-process suite only"
+	@echo "make bench        both plugins side by side on the local cloud -> bench/RESULTS.md, bench/results.png"
+	@echo "make bench-smoke  a small version of the benchmark: prints figures, asserts nothing"
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +58,12 @@ test: venv $(SAM_VENV)/.installed
 	$(BIN)/ruff format --check .
 	SAM_CLI=$(SAM) $(BIN)/python -m tools.check_template --sam-build
 	$(BIN)/pytest tests
+
+bench: venv
+	$(BIN)/python -m bench
+
+bench-smoke: venv
+	$(BIN)/python -m bench --smoke
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam build .pytest_cache .ruff_cache

@@ -53,9 +53,9 @@ class OutputWriter:
         if not (target and prefix):
             raise ValueError("not a bench fan-out job: no --target-jobs work:i=N / storage prefix")
         if self._s3 is None:
-            from localcloud.endpoint import CREDENTIALS
-
             import boto3
+
+            from localcloud.endpoint import CREDENTIALS
 
             env = {"AWS_ENDPOINT_URL": os.environ["AWS_ENDPOINT_URL"]}
             self._s3 = boto3.client(
@@ -76,20 +76,41 @@ class RunResult:
     wall_seconds: float
     probe: dict[str, Any]
     terminal_at: dict[str, float]  # external job id -> when Batch recorded it terminal (epoch s)
+    created_at: dict[str, float]  # external job id -> when Batch accepted SubmitJob (epoch s)
     lambda_delta: dict[str, dict[str, float]] = field(default_factory=dict)
     output_tail: str = ""
+    imports: dict[str, float] = field(default_factory=dict)  # handler folder -> cold import seconds
 
     # -- figures --------------------------------------------------------------------------------
     def handoff_seconds(self) -> float | None:
         submitted = sorted(self.probe["submitted"].values())
-        first_ops = [t for op, t in self.probe["first_call"].items() if op in ("sqs.SendMessageBatch", "batch.SubmitJob")]
+        first_ops = [
+            t
+            for op, t in self.probe["first_call"].items()
+            if op in ("sqs.SendMessageBatch", "batch.SubmitJob")
+        ]
         if not submitted or not first_ops:
             return None
         return submitted[-1] - min(first_ops)
 
+    def batch_handoff_seconds(self) -> float | None:
+        """From the first hand-off call until Batch had accepted every job (SubmitJob done)."""
+        first_ops = [
+            t
+            for op, t in self.probe["first_call"].items()
+            if op in ("sqs.SendMessageBatch", "batch.SubmitJob")
+        ]
+        if len(self.created_at) < self.n or not first_ops:
+            return None
+        return max(self.created_at.values()) - min(first_ops)
+
     def makespan_seconds(self) -> float | None:
         noticed = [t for t, _ in self.probe["noticed"].values()]
-        first_ops = [t for op, t in self.probe["first_call"].items() if op in ("sqs.SendMessageBatch", "batch.SubmitJob")]
+        first_ops = [
+            t
+            for op, t in self.probe["first_call"].items()
+            if op in ("sqs.SendMessageBatch", "batch.SubmitJob")
+        ]
         if not noticed or not first_ops:
             return None
         return max(noticed) - min(first_ops)
@@ -125,16 +146,20 @@ def _snakemake_flags(cloud: LocalCloud, plugin: str, run_id: str) -> list[str]:
     ]  # fmt: skip
 
 
-def _terminal_times(cloud: LocalCloud, plugin: str, run_id: str) -> dict[str, float]:
-    """External job id -> the time the local Batch put the job in SUCCEEDED/FAILED."""
+def _batch_times(cloud: LocalCloud, plugin: str, run_id: str) -> tuple[dict[str, float], dict[str, float]]:
+    """External job id -> when the local Batch put the job in SUCCEEDED/FAILED, and when it was created."""
     engine = cloud.batch.engine
     with engine.lock:
         stopped = {job_id: r.stopped_ms / 1000 for job_id, r in engine.records.items() if r.stopped_ms}
+        created = {job_id: r.created_ms / 1000 for job_id, r in engine.records.items()}
     if plugin == "aws-basic-batch":
-        return stopped
+        return stopped, created
     table = cloud.deployment.outputs[stack_outputs.JOBS_TABLE_NAME]
-    records = run_records(cloud.client("dynamodb"), table, run_id)
-    return {r.job_id: stopped[r.batch_job_id] for r in records if r.batch_job_id in stopped}
+    ids = {r.job_id: r.batch_job_id for r in run_records(cloud.client("dynamodb"), table, run_id)}
+    return (
+        {job: stopped[batch] for job, batch in ids.items() if batch in stopped},
+        {job: created[batch] for job, batch in ids.items() if batch in created},
+    )
 
 
 def _lambda_delta(before: dict[str, dict], after: dict[str, dict]) -> dict[str, dict[str, float]]:
@@ -185,15 +210,19 @@ def run_workload(
     before = cloud.lambdas.stats()
     started = time.monotonic()
     with open(rundir / "snakemake.log", "w") as log:
-        proc = subprocess.run(command, cwd=rundir, env=env, stdout=log, stderr=subprocess.STDOUT, timeout=timeout)
+        proc = subprocess.run(
+            command, cwd=rundir, env=env, stdout=log, stderr=subprocess.STDOUT, timeout=timeout
+        )
     wall = time.monotonic() - started
     wait_for_lambdas_idle(cloud)
     probe = json.loads(probe_out.read_text()) if probe_out.exists() else {
         "rounds": [], "other": {}, "other_sends": {}, "submitted": {}, "noticed": {}, "first_call": {},
     }  # fmt: skip
+    terminal_at, created_at = _batch_times(cloud, plugin, run_id)
+    created_at = {job: t for job, t in created_at.items() if job in probe["submitted"]}
     tail = "\n".join((rundir / "snakemake.log").read_text().splitlines()[-15:])
     return RunResult(
         plugin=plugin, n=n, simulated=simulated, returncode=proc.returncode, wall_seconds=wall,
-        probe=probe, terminal_at=_terminal_times(cloud, plugin, run_id),
+        probe=probe, terminal_at=terminal_at, created_at=created_at,
         lambda_delta=_lambda_delta(before, cloud.lambdas.stats()), output_tail=tail,
     )  # fmt: skip

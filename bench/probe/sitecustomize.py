@@ -24,7 +24,14 @@ def _install(out: str) -> None:
 
     lock = threading.Lock()
     local = threading.local()
-    data: dict = {"rounds": [], "other": {}, "other_sends": {}, "submitted": {}, "noticed": {}, "first_call": {}}
+    data: dict = {
+        "rounds": [],
+        "other": {},
+        "other_sends": {},
+        "submitted": {},
+        "noticed": {},
+        "first_call": {},
+    }
 
     def _bucket(kind: str) -> dict:
         current = getattr(local, "round", None)
@@ -87,14 +94,15 @@ def _install(out: str) -> None:
 
     RemoteExecutor.report_job_submission = report_job_submission
 
-    for name in ("report_job_success", "report_job_error"):
-        original = getattr(RemoteExecutor, name)
+    def noticing(original, ok: bool):  # type: ignore[no-untyped-def]
+        def noticed(self, job_info, *args, **kwargs):  # type: ignore[no-untyped-def]
+            data["noticed"][str(job_info.external_jobid)] = [time.time(), ok]
+            return original(self, job_info, *args, **kwargs)
 
-        def noticed(self, job_info, *args, _original=original, _ok=name.endswith("success"), **kwargs):  # type: ignore[no-untyped-def]
-            data["noticed"][str(job_info.external_jobid)] = [time.time(), _ok]
-            return _original(self, job_info, *args, **kwargs)
+        return noticed
 
-        setattr(RemoteExecutor, name, noticed)
+    RemoteExecutor.report_job_success = noticing(RemoteExecutor.report_job_success, True)
+    RemoteExecutor.report_job_error = noticing(RemoteExecutor.report_job_error, False)
 
     def dump() -> None:
         with lock:

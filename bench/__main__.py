@@ -1,0 +1,100 @@
+"""`python -m bench [--smoke]`: both plugins, the same workloads, one local cloud run; writes the report.
+
+Simulated phase: one local cloud whose Batch simulates execution (every job RUNNING for a fixed time on
+elastic capacity, its Snakemake output put in the local S3 on success), fan-outs of 100 and 1,000 jobs
+through each plugin. Real phase: a second local cloud whose Batch runs every job's real Snakemake
+command as a process (vCPUs = this machine's cores), a fan-out of 200 jobs through each plugin.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from localcloud.batch import BatchRuntimeConfig
+from localcloud.cloud import LocalCloud
+
+from .harness import HERE, PLUGINS, OutputWriter, RunResult, run_workload
+from .imports import handler_import_seconds
+from .report import figures, render_markdown, render_png
+
+FULL = {"simulated": [(100, 10.0), (1000, 30.0)], "real": 200}
+SMOKE = {"simulated": [(20, 3.0)], "real": 4}
+
+
+def _cloud(simulated: bool, seconds: float = 1.0) -> LocalCloud:
+    config = BatchRuntimeConfig(
+        simulate=simulated,
+        simulate_seconds=seconds,
+        on_simulated_success=OutputWriter(),
+        image_dirs={"*": HERE},
+    )
+    return LocalCloud(batch_config=config)
+
+
+def _say(text: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {text}", flush=True)
+
+
+def _summary(result: RunResult) -> str:
+    return (
+        f"{result.plugin} n={result.n} {'simulated' if result.simulated else 'real'}: exit {result.returncode}, "
+        f"wall {result.wall_seconds:.1f} s, hand-off {result.handoff_seconds()}, makespan {result.makespan_seconds()}"
+    )
+
+
+def run(plan: dict, workdir: Path) -> list[RunResult]:
+    results: list[RunResult] = []
+    for n, seconds in plan["simulated"]:
+        # A fresh cloud per size: moto's SQS and DynamoDB slow down as they fill up.
+        _say(f"local cloud up: simulated execution, {seconds:g} s per job, elastic capacity")
+        with _cloud(True, seconds) as cloud:
+            for plugin in PLUGINS:
+                _say(f"{plugin}: {n} simulated jobs")
+                result = run_workload(cloud, plugin, n, workdir, simulated=True)
+                _say(_summary(result))
+                results.append(result)
+    _say("local cloud up: real job processes")
+    with _cloud(False) as cloud:
+        for plugin in PLUGINS:
+            _say(f"{plugin}: {plan['real']} real jobs")
+            result = run_workload(cloud, plugin, plan["real"], workdir, simulated=False)
+            _say(_summary(result))
+            results.append(result)
+        _say("handler cold imports, one fresh process at a time")
+        imports = handler_import_seconds(cloud)
+    for result in results:
+        result.imports = imports
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--smoke", action="store_true", help="a small version: prints figures only")
+    parser.add_argument("--out", type=Path, default=HERE, help="where RESULTS.md and results.png go")
+    args = parser.parse_args(argv)
+    plan = SMOKE if args.smoke else FULL
+    workdir = Path(tempfile.mkdtemp(prefix="bench-"))
+    _say(f"work directory {workdir}")
+    results = run(plan, workdir)
+    (workdir / "results.json").write_text(json.dumps([asdict(r) for r in results]))
+    table = figures(results, plan)
+    markdown = render_markdown(table, results, plan, smoke=args.smoke)
+    print(markdown)
+    if not args.smoke:
+        (args.out / "RESULTS.md").write_text(markdown)
+        render_png(table, args.out / "results.png")
+        _say(f"wrote {args.out / 'RESULTS.md'} and {args.out / 'results.png'}")
+    failed_runs = [r for r in results if r.returncode != 0]
+    for result in failed_runs:
+        _say(f"run failed: {_summary(result)}\n{result.output_tail}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,230 @@
+"""Figures from the runs, the PASS/FAIL lines against issue 5's targets, RESULTS.md and the PNG."""
+
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+from typing import Any
+
+from .harness import COMMON_FLAGS, RETRY_ENV, RunResult
+
+OURS, THEIRS = "aws-basic-batch-sls", "aws-basic-batch"
+
+
+def _pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def _round_calls(result: RunResult) -> dict[str, Any]:
+    busy = result.busy_rounds()
+    totals = [sum(r["calls"].values()) for r in busy]
+    ops = sorted({op for r in busy for op in r["calls"]})
+    return {
+        "rounds": len(result.probe["rounds"]),
+        "busy_rounds": len(busy),
+        "active": statistics.median([r["active"] for r in busy]) if busy else None,
+        "calls": statistics.median(totals) if totals else None,
+        "by_op": {op: statistics.median([r["calls"].get(op, 0) for r in busy]) for op in ops},
+        "round_seconds": statistics.median([r["end"] - r["start"] for r in busy]) if busy else None,
+        "retries": sum(sum(r["sends"].values()) - sum(r["calls"].values()) for r in busy),
+    }
+
+
+def _lambda(result: RunResult, kind: str) -> dict[str, float]:
+    return next((v for k, v in result.lambda_delta.items() if kind in k), {})
+
+
+def figures(results: list[RunResult], plan: dict) -> dict[str, Any]:
+    table: dict[str, Any] = {"simulated": {}, "real": {}, "handlers": {}}
+    for r in results:
+        detection = r.detection_seconds()
+        row = {
+            "ok": r.returncode == 0,
+            "noticed": len(r.probe["noticed"]),
+            "status": _round_calls(r),
+            "detect_median": _pct(detection, 0.5),
+            "detect_p95": _pct(detection, 0.95),
+            "handoff": r.handoff_seconds(),
+            "batch_handoff": r.batch_handoff_seconds(),
+            "makespan": r.makespan_seconds(),
+            "wall": r.wall_seconds,
+            "other_calls": r.probe["other"],
+        }
+        table["simulated" if r.simulated else "real"][(r.plugin, r.n)] = row
+    ours = [r for r in results if r.plugin == OURS and r.simulated]
+    if ours:
+        largest = max(ours, key=lambda r: r.n)
+        submit, record = _lambda(largest, "SubmitFunction"), _lambda(largest, "RecordFunction")
+        table["handlers"] = {
+            "jobs": largest.n,
+            "submit_cpu_per_job": submit.get("handler_cpu_seconds", 0) / max(1, submit.get("records", 0)),
+            "record_cpu_per_job": record.get("handler_cpu_seconds", 0) / max(1, largest.n),
+            "record_events": record.get("records", 0),
+            "record_cpu_per_event": record.get("handler_cpu_seconds", 0) / max(1, record.get("records", 0)),
+        }
+    table["imports"] = results[-1].imports if results else {}
+    return table
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None or b == 0 else a / b
+
+
+def _line(name: str, value: float | None, ok: bool, detail: str) -> str:
+    verdict = "PASS" if value is not None and ok else "FAIL"
+    shown = "n/a" if value is None else f"{value:.3g}"
+    return f"- **{verdict}** {name}: measured {shown} — {detail}"
+
+
+def targets(table: dict[str, Any]) -> list[str]:
+    sim = table["simulated"]
+    sizes = sorted({n for _, n in sim})
+    if not sizes:
+        return []
+    n = sizes[-1]
+    ours, theirs = sim.get((OURS, n), {}), sim.get((THEIRS, n), {})
+    lines = []
+    calls = _ratio(theirs.get("status", {}).get("calls"), ours.get("status", {}).get("calls"))
+    lines.append(_line(f"status calls per round at {n} active jobs, aws-basic-batch ÷ ours (target ≥ 100x)",
+                       calls, calls is not None and calls >= 100, "x fewer calls"))  # fmt: skip
+    detect = _ratio(theirs.get("detect_median"), ours.get("detect_median"))
+    lines.append(_line(f"median detection at {n} active jobs, aws-basic-batch ÷ ours (target ≥ 20x)",
+                       detect, detect is not None and detect >= 20, "x faster"))  # fmt: skip
+    handoff = _ratio(theirs.get("handoff"), ours.get("handoff"))
+    lines.append(_line(f"Snakemake hand-off of {n} jobs, aws-basic-batch ÷ ours (target ≥ 5x)",
+                       handoff, handoff is not None and handoff >= 5, "x faster"))  # fmt: skip
+    makespan = _ratio(ours.get("makespan"), theirs.get("makespan"))
+    lines.append(_line(f"simulated {n}-job makespan, ours ÷ aws-basic-batch (target ≤ 0.5x)",
+                       makespan, makespan is not None and makespan <= 0.5, "of aws-basic-batch's"))  # fmt: skip
+    handlers = table["handlers"]
+    for kind in ("submit", "record"):
+        ms = handlers.get(f"{kind}_cpu_per_job")
+        ms = None if ms is None else ms * 1000
+        lines.append(
+            _line(f"{kind} handler CPU per job (target ≤ 2 ms)", ms, ms is not None and ms <= 2, "ms")
+        )
+    for kind, seconds in sorted(table["imports"].items()):
+        ms = seconds * 1000
+        lines.append(_line(f"{kind} handler cold import (target ≤ 250 ms)", ms, ms <= 250, "ms"))
+    real = table["real"]
+    if real:
+        size = sorted({n for _, n in real})[-1]
+        ratio = _ratio(
+            real.get((OURS, size), {}).get("makespan"), real.get((THEIRS, size), {}).get("makespan")
+        )
+        shown = "n/a" if ratio is None else f"{ratio:.3g}"
+        lines.append(f"- (no target) real {size}-job makespan, ours ÷ aws-basic-batch: {shown}")
+    return lines
+
+
+def _f(value: float | None, unit: str = "s") -> str:
+    return "n/a" if value is None else f"{value:.2f} {unit}".strip()
+
+
+def render_markdown(table: dict[str, Any], results: list[RunResult], plan: dict, smoke: bool) -> str:
+    out = ["# Benchmark: aws-basic-batch-sls vs aws-basic-batch on the local cloud", ""]
+    if smoke:
+        out += ["*Smoke run (`make bench-smoke`): small sizes, figures only, not the report.*", ""]
+    out += [
+        "Produced by `make bench` (`python -m bench`). Both plugins ran in the same run, one after the other, "
+        "against the same local cloud (moto on 127.0.0.1 + this repo's Lambda workers and local Batch), "
+        "with the same Snakemake flags: `" + " ".join(COMMON_FLAGS) + "` plus `--jobs N`, and the same "
+        f"botocore retry environment `{RETRY_ENV}`. The local Batch enforces the 50 TPS SubmitJob quota.",
+        "",
+        "**Execution is simulated** in the 100/1,000-job runs: the local Batch keeps each job RUNNING for a "
+        f"fixed time ({', '.join(f'{s:g} s at {n}' for n, s in plan['simulated'])} jobs) on elastic capacity "
+        "and puts the job's output in the local S3 instead of running Snakemake's job command. The "
+        f"{plan['real']}-job runs are real: every job is `python -m snakemake --mode remote ...` as a local process, "
+        "2 at a time (2 cores).",
+        "",
+        "## Targets",
+        "",
+        *targets(table),
+        "",
+        "## Figures",
+        "",
+        "| workload | plugin | status calls / round (by operation) | active jobs / round | round time | "
+        "detection median / p95 | Snakemake hand-off | all jobs in Batch | makespan | exit |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for phase in ("simulated", "real"):
+        for (plugin, n), row in sorted(table[phase].items(), key=lambda kv: (kv[0][1], kv[0][0] != OURS)):
+            status = row["status"]
+            ops = ", ".join(f"{op} {count:g}" for op, count in status["by_op"].items()) or "-"
+            out.append(
+                f"| {n} {phase} | {plugin} | {status['calls'] if status['calls'] is not None else 'n/a'} ({ops}) | "
+                f"{status['active']} | {_f(status['round_seconds'])} | {_f(row['detect_median'])} / "
+                f"{_f(row['detect_p95'])} | {_f(row['handoff'])} | {_f(row['batch_handoff'])} | "
+                f"{_f(row['makespan'])} | {'ok' if row['ok'] else 'FAILED'} |"
+            )
+    handlers = table["handlers"]
+    out += ["", "## Handlers", ""]
+    if handlers:
+        out += [
+            f"- submit: {handlers['submit_cpu_per_job'] * 1000:.2f} ms CPU per job; record: "
+            f"{handlers['record_cpu_per_job'] * 1000:.2f} ms CPU per job ({handlers['record_events']} events "
+            f"for {handlers['jobs']} jobs, {handlers['record_cpu_per_event'] * 1000:.2f} ms per event). "
+            "Measured by the Lambda worker around each invocation (`time.process_time()`), in the "
+            f"{handlers['jobs']}-job simulated run of this plugin.",
+        ]
+    out += [f"- {kind} handler cold import: {seconds * 1000:.0f} ms (fresh worker process, the module and "
+            "everything it does at module level, clients included; median of 3 fresh processes, one at a time)" for kind, seconds in sorted(table["imports"].items())]  # fmt: skip
+    out += [
+        "",
+        "## How it is measured",
+        "",
+        "- API calls: `bench/probe/sitecustomize.py` is put on `PYTHONPATH` of the Snakemake process only. It "
+        "registers botocore `before-call` (one per API call) and `before-send` (one per HTTP attempt) handlers "
+        "on every client, and wraps the executor's `check_active_jobs` so calls made in Snakemake's status "
+        "thread are counted per status round. The table shows the median over rounds with ≥ 90% of the jobs "
+        "active.",
+        "- Detection: for each job, the time Snakemake's executor reported it finished (`report_job_success` "
+        "/ `report_job_error`) minus the time the local Batch put it in SUCCEEDED (its `stoppedAt`); same clock.",
+        "- Snakemake hand-off: first SubmitJob / SendMessageBatch call until the last job was reported "
+        'submitted to Snakemake. "All jobs in Batch" is until Batch had accepted the last SubmitJob (for '
+        "this plugin that is the submit Lambda's work, bounded by the same 50 TPS quota).",
+        "- Makespan: first hand-off call until the last job was noticed finished.",
+        "",
+    ]
+    other = {key: row["other_calls"] for key, row in table["simulated"].items()}
+    if other:
+        out += ["Calls outside status rounds (hand-off, storage checks, setup), largest simulated run:", ""]
+        n = max(k[1] for k in other)
+        for plugin in (OURS, THEIRS):
+            calls = other.get((plugin, n), {})
+            out.append(f"- {plugin}: " + ", ".join(f"{op} {c}" for op, c in sorted(calls.items())))
+        out.append("")
+    return "\n".join(out)
+
+
+def render_png(table: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sim = table["simulated"]
+    sizes = sorted({n for _, n in sim})
+    fig, axes = plt.subplots(1, 4, figsize=(16, 4))
+    width = 0.38
+    panels = [
+        ("status calls per round", lambda row: row["status"]["calls"], True),
+        ("median detection (s)", lambda row: row["detect_median"], True),
+        ("Snakemake hand-off (s)", lambda row: row["handoff"], True),
+        ("makespan (s)", lambda row: row["makespan"], False),
+    ]
+    for ax, (title, get, log) in zip(axes, panels, strict=True):
+        for offset, plugin in ((-width / 2, OURS), (width / 2, THEIRS)):
+            values = [get(sim.get((plugin, n), {"status": {}})) if (plugin, n) in sim else 0 for n in sizes]
+            ax.bar([i + offset for i in range(len(sizes))], [v or 0 for v in values], width, label=plugin)
+        ax.set_xticks(range(len(sizes)), [f"{n} jobs" for n in sizes])
+        ax.set_title(title)
+        if log:
+            ax.set_yscale("log")
+    axes[0].legend(fontsize=8)
+    fig.suptitle("aws-basic-batch-sls vs aws-basic-batch, same local cloud, simulated execution")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
