@@ -1,0 +1,84 @@
+"""Which control plane the CLI talks to: a stack's Outputs (on AWS or on the local cloud)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from sls_contract import stack_outputs
+
+from .errors import CliError
+
+DEFAULT_STACK = "aws-basic-batch-sls"  # samconfig.toml's stack_name and the local cloud's
+# Few, quick retries: an operator waits at the prompt (the plugin, unattended, retries longer).
+_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=5, read_timeout=30)
+
+
+class Clients:
+    """boto3 clients for one region and endpoint, created once each."""
+
+    def __init__(self, region: str | None, endpoint_url: str | None) -> None:
+        self.session = boto3.session.Session(region_name=region)
+        self.endpoint_url = endpoint_url
+        self._clients: dict[str, Any] = {}
+
+    def __call__(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = self.session.client(
+                service, endpoint_url=self.endpoint_url, config=_CONFIG
+            )
+        return self._clients[service]
+
+
+@dataclass(frozen=True)
+class Target:
+    stack: str
+    region: str
+    jobs_table: str
+    outputs: dict[str, str]
+    clients: Clients
+    local: bool  # a custom endpoint (the local cloud): no AWS console links
+
+    def console_url(self, execution_arn: str) -> str | None:
+        if self.local:
+            return None
+        return (
+            f"https://{self.region}.console.aws.amazon.com/states/home?region={self.region}"
+            f"#/v2/executions/details/{execution_arn}"
+        )
+
+
+def _outputs(clients: Clients, stack: str) -> dict[str, str]:
+    try:
+        stacks = clients("cloudformation").describe_stacks(StackName=stack)["Stacks"]
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ValidationError":
+            region = clients.session.region_name
+            raise CliError(
+                f"no stack {stack!r} in {region}: pass --stack NAME (or set "
+                "SNAKEMAKE_AWS_BASIC_BATCH_SLS_STACK) and check --region"
+            ) from exc
+        raise
+    return {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+
+
+def resolve_target(stack: str, region: str | None, endpoint_url: str | None) -> Target:
+    """The stack's Outputs give the jobs table and region; --region overrides the region."""
+    clients = Clients(region, endpoint_url)
+    outputs = _outputs(clients, stack)
+    resolved = region or outputs.get(stack_outputs.REGION) or clients.session.region_name
+    if resolved != clients.session.region_name:
+        clients = Clients(resolved, endpoint_url)
+    jobs_table = outputs.get(stack_outputs.JOBS_TABLE_NAME)
+    if not jobs_table:
+        raise CliError(
+            f"stack {stack!r} has no Output {stack_outputs.JOBS_TABLE_NAME}: "
+            "is it an aws-basic-batch-sls stack?"
+        )
+    local = bool(endpoint_url or os.environ.get("AWS_ENDPOINT_URL"))
+    return Target(stack, resolved, jobs_table, outputs, clients, local)
