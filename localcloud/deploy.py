@@ -73,6 +73,55 @@ def _function_code_dirs(stack_name: str, cfn: Any) -> dict[str, Path]:
     }
 
 
+def _apply_definition_substitutions(translated: dict[str, Any]) -> None:
+    """CloudFormation substitutes DefinitionSubstitutions into DefinitionString; moto ignores them.
+    Express the same thing as an Fn::Sub, which moto's CloudFormation does resolve."""
+    for resource in translated["Resources"].values():
+        props = resource.get("Properties", {})
+        if resource["Type"] != "AWS::StepFunctions::StateMachine" or "DefinitionSubstitutions" not in props:
+            continue
+        definition = props["DefinitionString"]
+        if isinstance(definition, dict) and "Fn::Join" in definition:
+            separator, parts = definition["Fn::Join"]
+            definition = separator.join(parts)
+        props["DefinitionString"] = {"Fn::Sub": [definition, props.pop("DefinitionSubstitutions")]}
+
+
+def _apply_bucket_notifications(session: Any, translated: dict[str, Any], cfn: Any, stack_name: str) -> None:
+    """moto's CloudFormation skips a bucket's EventBridge notification setting: apply what the
+    template declares (S3 -> EventBridge then works in moto)."""
+    physical = {
+        r["LogicalResourceId"]: r["PhysicalResourceId"]
+        for r in cfn.describe_stack_resources(StackName=stack_name)["StackResources"]
+        if "LogicalResourceId" in r and "PhysicalResourceId" in r  # moto lists skipped ones without ids
+    }
+    s3 = session.client("s3")
+    for logical, resource in translated["Resources"].items():
+        notification = resource.get("Properties", {}).get("NotificationConfiguration", {})
+        if resource["Type"] == "AWS::S3::Bucket" and notification.get("EventBridgeConfiguration", {}).get(
+            "EventBridgeEnabled"
+        ):
+            s3.put_bucket_notification_configuration(
+                Bucket=physical[logical], NotificationConfiguration={"EventBridgeConfiguration": {}}
+            )
+
+
+def _register_state_machines_for_execution() -> None:
+    """moto's CloudFormation creates state machines in its plain Step Functions backend, but with
+    execute_state_machine on, the API (and executions) use its ASL-interpreting backend: make the
+    stack's machines known there too."""
+    from moto.stepfunctions.models import stepfunctions_backends
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    for account, regions in stepfunctions_backends.items():
+        for region, backend in regions.items():
+            executing = stepfunctions_parser_backends[account][region]
+            known = {machine.arn for machine in executing.state_machines}
+            for machine in backend.state_machines:
+                if machine.arn not in known:
+                    executing.create_state_machine(machine.name, machine.definition, machine.roleArn)
+
+
 def deploy(
     session: Any, stack_name: str, max_vcpus: int, parameters: dict[str, str] | None = None
 ) -> Deployment:
@@ -87,5 +136,8 @@ def deploy(
     }
     translated = translate_template(TEMPLATE, parameter_values=values)
     _upload_placeholder_code(session.client("s3"), translated)
+    _apply_definition_substitutions(translated)
     outputs = _create_stack(cfn, stack_name, json.dumps(translated), values)
+    _apply_bucket_notifications(session, translated, cfn, stack_name)
+    _register_state_machines_for_execution()
     return Deployment(stack_name, outputs, infra, _function_code_dirs(stack_name, cfn))

@@ -75,6 +75,21 @@ class ExecutorSettings(ExecutorSettingsBase):
             "(the spec may be stuck or on the dead-letter queue)."
         ),
     )
+    coordinator: bool = field(
+        default=False,
+        metadata=_setting(
+            "Run the whole workflow in AWS instead: start the stack's coordinator state machine "
+            "(Snakemake itself as a Batch job, supervised by Step Functions), print the run id and "
+            "exit. Your terminal can disconnect."
+        ),
+    )
+    coordinator_workflow_source: Optional[str] = field(
+        default=None,
+        metadata=_setting(
+            "With coordinator: where the coordinator finds the workflow: 'bundled' (in its image, "
+            "the default) or an s3://bucket/key.tar.gz|.tgz|.zip archive it downloads."
+        ),
+    )
     run_id: Optional[str] = field(
         default=None,
         metadata=_setting("Run id to file jobs under (default: generated per Snakemake invocation)."),

@@ -34,6 +34,7 @@ class ControlPlane:
     tags: dict[str, str]
     secrets: tuple[Secret, ...]
     status_grace_seconds: int
+    state_machine_arn: str | None = None
 
 
 class Clients:
@@ -116,6 +117,7 @@ def resolve(settings: Any) -> tuple[ControlPlane, Clients]:
         tags=tags,
         secrets=_parse_secrets(settings.secrets),
         status_grace_seconds=settings.status_grace_seconds,
+        state_machine_arn=outputs.get(stack_outputs.COORDINATOR_STATE_MACHINE_ARN),
         **values,
     )
     check_reachable(plane, clients)

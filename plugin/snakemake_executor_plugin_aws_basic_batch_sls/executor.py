@@ -6,6 +6,7 @@ import os
 import time
 import uuid
 from collections.abc import AsyncGenerator
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from snakemake_interface_common.exceptions import WorkflowError
@@ -23,6 +24,7 @@ from sls_contract.status import JobStatus
 from sls_contract.store import JobStore
 from sls_contract.tags import job_tags
 
+from . import coordinator_mode
 from .config import resolve
 from .environment import split_environment
 from .messages import failure_message, lost_message
@@ -56,10 +58,34 @@ class Executor(RemoteExecutor):
         )
         self._environment: dict[str, str] | None = None
         self._failed_rounds = 0
+        if settings.coordinator and RUN_ID_ENV not in os.environ:
+            self._hand_over_to_coordinator(settings)
         self.logger.info(
             f"aws-basic-batch-sls: run {self.run_id}; jobs queue {self.plane.queue_url}; "
             f"states from table {self.plane.jobs_table}"
         )
+
+    def _hand_over_to_coordinator(self, settings: Any) -> None:
+        """Start the run on the stack's state machine, say where to follow it, and end this process.
+
+        SystemExit(0) unwinds through Snakemake's own context managers (lock release, cleanup), so
+        nothing is skipped; inside the coordinator job SLS_RUN_ID is set and this never runs.
+        """
+        request = coordinator_mode.run_request(self.workflow, settings, self.run_id, self.plane.tags)
+        outcome = coordinator_mode.start(self.plane, self.clients, request)
+        if not outcome.started:
+            raise WorkflowError(f"run {outcome.run_id} was not started: {outcome.reason}")
+        where = (
+            coordinator_mode.console_url(self.plane.region, outcome.execution_arn or "")
+            if not self.plane.endpoint_url
+            else f"aws-basic-batch-sls --endpoint-url {self.plane.endpoint_url} show {outcome.run_id}"
+        )
+        self.logger.info(
+            f"aws-basic-batch-sls: started run {outcome.run_id} on the coordinator state machine\n"
+            f"  execution: {outcome.execution_arn}\n  follow it: {where}\n"
+            f"  status: aws-basic-batch-sls show {outcome.run_id}\nYou can disconnect now."
+        )
+        raise SystemExit(0)
 
     # -- submission ---------------------------------------------------------------------------------
 

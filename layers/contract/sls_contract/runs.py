@@ -60,16 +60,12 @@ def read_trigger(event: dict[str, Any], s3: Any) -> Trigger:
     if event.get("source") == "aws.s3":
         bucket, obj = detail["bucket"]["name"], detail["object"]
         key = obj["key"]
-        identity = obj.get("version-id") or obj.get("etag") or obj.get("sequencer")
-        body = s3.get_object(
-            Bucket=bucket, Key=key, **({"VersionId": obj["version-id"]} if obj.get("version-id") else {})
-        )
-        return Trigger(
-            f"upload-{_digest(bucket, key, identity)}",
-            f"s3://{bucket}/{key}",
-            body["Body"].read().decode(),
-            key,
-        )
+        # "null" is S3's version id of an object in a bucket without versioning.
+        version = obj.get("version-id") if obj.get("version-id") not in (None, "null") else None
+        identity = version or obj.get("etag") or obj.get("eTag") or obj.get("sequencer")
+        body = s3.get_object(Bucket=bucket, Key=key, **({"VersionId": version} if version else {}))
+        run_id = f"upload-{_digest(bucket, key, identity)}"
+        return Trigger(run_id, f"s3://{bucket}/{key}", body["Body"].read().decode(), key)
     if event.get("source") == EVENT_SOURCE and event.get("detail-type") == RUN_REQUESTED:
         requested = detail.get("run_id") if isinstance(detail, dict) else None
         return Trigger(requested or f"event-{_digest(event.get('id'))}", f"event:{event.get('id')}", detail)
