@@ -9,6 +9,7 @@ and stops every thread and invocation process. Installed by :class:`localcloud.c
   (``batch:submitJob(.sync)``, ``events:putEvents``, ``lambda:invoke``, ``aws-sdk:*``...).
 - :mod:`.sfn_batch_sync`: StopExecution during ``batch:submitJob.sync`` terminates the job, as on AWS.
 - :mod:`.sfn_status_events`: "Step Functions Execution Status Change" events.
+- :mod:`.sfn_execution_names`: StartExecution without a name gets a UUID.
 - :mod:`.event_targets`: EventBridge Lambda and Step Functions targets, target Input/InputPath.
 - :mod:`.schedules`: ``rate(...)`` rules fire on a timer; :meth:`Integrations.fire_schedule` fires now.
 """
@@ -19,7 +20,14 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from . import event_targets, lambda_functions, sfn_batch_sync, sfn_parameters, sfn_status_events
+from . import (
+    event_targets,
+    lambda_functions,
+    sfn_batch_sync,
+    sfn_execution_names,
+    sfn_parameters,
+    sfn_status_events,
+)
 from .event_targets import TargetDelivery
 from .lambda_functions import FunctionRunner
 from .patches import Patches
@@ -68,6 +76,7 @@ def install(deployment: Any, env: dict[str, str], workdir: Path) -> Integrations
         sfn_parameters.install(integrations.patches)
         sfn_batch_sync.install(integrations.patches)
         sfn_status_events.install(integrations.patches)
+        sfn_execution_names.install(integrations.patches)
         event_targets.install(integrations.patches, integrations.targets)
         integrations.schedules.start()
         _active = integrations

@@ -32,16 +32,18 @@ def rate_seconds(expression: str) -> float | None:
 
 
 def scheduled_event(rule: Rule) -> dict[str, Any]:
+    now = time.time()
     return {
         "version": "0",
         "id": str(uuid.uuid4()),
         "detail-type": "Scheduled Event",
         "source": "aws.events",
         "account": rule.account_id,
-        "time": time.time(),
+        "time": now,
         "region": rule.region_name,
         "resources": [rule.arn],
         "detail": {},
+        "ingestion-time": now,  # moto's InputTransformer reads it; targets never see it
     }
 
 
