@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import gzip
-import json
 from pathlib import Path
 from typing import Any
 
 import boto3
-import botocore.session
 import pytest
 from botocore.stub import Stubber
 
@@ -17,6 +14,7 @@ from sls_contract.events import parse_state_change
 from sls_contract.status import JobStatus
 from sls_contract.store import JobStore
 from tests.support.aws_calls import record_calls
+from tests.support.batch_clients import batch_client_without_terminate_jobs
 from tests.support.cloud import BatchEnv
 from tests.support.events import state_change
 from tests.support.specs import minimal_spec, model
@@ -33,23 +31,6 @@ def bulk_batch_client() -> Any:
     """A real botocore client with TerminateJobs in its model (checked: the fallback would hide it)."""
     client = boto3.client("batch", region_name="us-east-1")
     assert "TerminateJobs" in client.meta.service_model.operation_names
-    return client
-
-
-def batch_client_without_terminate_jobs(tmp_path: Path) -> Any:
-    """A real botocore client for an older Batch model: the same service-2 JSON minus TerminateJobs."""
-    session = botocore.session.get_session()
-    loader = session.get_component("data_loader")
-    model = loader.load_service_model("batch", "service-2")
-    del model["operations"]["TerminateJobs"]
-    version = model["metadata"]["apiVersion"]
-    target = tmp_path / "batch" / version
-    target.mkdir(parents=True)
-    (target / "service-2.json.gz").write_bytes(gzip.compress(json.dumps(model).encode()))
-    (target / "service-2.json").write_text(json.dumps(model))
-    loader.search_paths.insert(0, str(tmp_path))
-    client = session.create_client("batch", region_name="us-east-1")
-    assert "TerminateJobs" not in client.meta.service_model.operation_names
     return client
 
 

@@ -59,11 +59,33 @@ class RunStore:
             raise
         return True
 
-    def request(self, run_id: str, trigger: str, request: Mapping[str, Any] | None) -> bool:
-        request_json = json.dumps(request) if request is not None else None
-        return self._update(
-            run_id, {"trigger": trigger, "request": request_json}, {"status": RunStatus.REQUESTED.value}
-        )
+    def create(self, run_id: str, trigger: str, request: Mapping[str, Any] | None) -> bool:
+        """Record a requested run; False if the run already exists (a duplicate trigger)."""
+        item = {
+            "run_id": run_id,
+            "job_id": RUN_CONTROL_JOB_ID,
+            RUN_KIND_ATTRIBUTE: RUN_KIND,
+            "status": RunStatus.REQUESTED.value,
+            "trigger": trigger,
+            "created_at": now_iso(),
+            "expires_at": int(time.time()) + self.ttl_seconds,
+            **({"request": json.dumps(request)} if request is not None else {}),
+        }
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item={k: serialize(v) for k, v in item.items()},
+                ConditionExpression="attribute_not_exists(#status)",
+                ExpressionAttributeNames={"#status": "status"},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def started(self, run_id: str, execution_arn: str) -> bool:
+        return self._update(run_id, {"execution_arn": execution_arn})
 
     def start(self, run_id: str, execution_arn: str, trigger: str | None, request: Mapping[str, Any]) -> bool:
         return self._update(

@@ -95,15 +95,20 @@ class RunStarter:
         try:
             request = parse_run_request(trigger.body, trigger.filename)
         except InvalidRunRequest as exc:
-            self.runs.request(trigger.run_id, trigger.trigger, None)
+            self.runs.create(trigger.run_id, trigger.trigger, None)
             self.runs.finish(trigger.run_id, RunStatus.FAILED, str(exc), {})
             return StartOutcome(trigger.run_id, False, reason=str(exc))
         run_id = request.run_id or trigger.run_id
         return self.start(run_id, trigger.trigger, request)
 
     def start(self, run_id: str, trigger: str, request: RunRequest) -> StartOutcome:
+        """Start the run once: the run record is the gate, the execution name (= run id) the backstop."""
         request = request.model_copy(update={"run_id": run_id})
-        self.runs.request(run_id, trigger, request.model_dump())
+        if not self.runs.create(run_id, trigger, request.model_dump()):
+            existing = self.runs.get(run_id)
+            if existing is None or existing.execution_arn or existing.status != RunStatus.REQUESTED:
+                return StartOutcome(run_id, False, reason="a run with this id was already started")
+            # else: an earlier attempt recorded the run but died before StartExecution: finish its work
         execution_input = json.dumps({"run_id": run_id, "trigger": trigger, "request": request.model_dump()})
         try:
             response = self.sfn.start_execution(
@@ -113,6 +118,7 @@ class RunStarter:
             if exc.response["Error"]["Code"] == "ExecutionAlreadyExists":
                 return StartOutcome(run_id, False, reason="a run with this id was already started")
             raise
+        self.runs.started(run_id, response["executionArn"])
         return StartOutcome(run_id, True, response["executionArn"])
 
 

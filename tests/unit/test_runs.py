@@ -1,0 +1,197 @@
+"""Run triggers and the run lifecycle against moto: one run per trigger, bad requests recorded."""
+
+import json
+
+import boto3
+import pytest
+
+from sls_contract.run_record import RunStatus
+from sls_contract.run_request import InvalidRunRequest, parse_run_request, snakemake_argv
+from sls_contract.run_store import RunStore
+from sls_contract.runs import Lifecycle, RunStarter, dispatch, failure_cause
+from sls_contract.store import JobStore
+from tests.support.batch_clients import batch_client_without_terminate_jobs
+from tests.support.specs import minimal_spec, model
+
+REQUEST = {"storage_prefix": "s3://data/run", "targets": ["all"], "config": {"samples": 3}, "jobs": 50}
+BUCKET = "runs-bucket"
+
+
+@pytest.fixture
+def machine(aws):
+    sfn = boto3.client("stepfunctions")
+    role = "arn:aws:iam::123456789012:role/sfn"
+    definition = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}})
+    return sfn.create_state_machine(name="coordinator", definition=definition, roleArn=role)[
+        "stateMachineArn"
+    ]
+
+
+@pytest.fixture
+def starter(jobs_table, machine):
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    return RunStarter(
+        s3, boto3.client("stepfunctions"), RunStore(boto3.client("dynamodb"), jobs_table), machine
+    )
+
+
+def _upload_event(key, body, etag="e1"):
+    boto3.client("s3").put_object(Bucket=BUCKET, Key=key, Body=body)
+    return {
+        "source": "aws.s3",
+        "detail-type": "Object Created",
+        "id": "evt",
+        "detail": {"bucket": {"name": BUCKET}, "object": {"key": key, "etag": etag, "version-id": "null"}},
+    }
+
+
+def test_an_upload_starts_one_run_and_its_duplicate_none(starter):
+    event = _upload_event("run-requests/a.yaml", "storage_prefix: s3://data/run\njobs: 5\n")
+    first = starter.handle(event)
+    second = starter.handle(event)
+    assert first.started and first.run_id.startswith("upload-")
+    assert (second.started, second.run_id) == (False, first.run_id)
+    executions = boto3.client("stepfunctions").list_executions(stateMachineArn=starter.state_machine_arn)
+    assert [e["name"] for e in executions["executions"]] == [first.run_id]
+    execution_input = json.loads(
+        boto3.client("stepfunctions").describe_execution(executionArn=first.execution_arn)["input"]
+    )
+    assert execution_input["request"]["jobs"] == 5 and execution_input["trigger"].endswith("a.yaml")
+    assert starter.runs.get(first.run_id).status == RunStatus.REQUESTED
+
+
+def test_a_new_upload_of_the_same_key_is_a_new_run(starter):
+    first = starter.handle(_upload_event("run-requests/a.json", json.dumps(REQUEST), etag="e1"))
+    second = starter.handle(_upload_event("run-requests/a.json", json.dumps(REQUEST), etag="e2"))
+    assert first.run_id != second.run_id and second.started
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("{not json: [", "neither JSON nor YAML"),
+        ("- a list", "must be a mapping"),
+        (json.dumps({"jobs": 5}), "storage_prefix"),
+        (json.dumps({**REQUEST, "version": 2}), "version 2 is not supported"),
+        (json.dumps({**REQUEST, "snakemake_args": ["--jobs", "9"]}), "set by the coordinator"),
+        (json.dumps({**REQUEST, "workflow_source": "s3://b/k.rar"}), "workflow_source"),
+    ],
+)
+def test_a_bad_request_file_becomes_a_failed_run_with_the_reason(starter, body, reason):
+    outcome = starter.handle(_upload_event("run-requests/bad.json", body))
+    assert not outcome.started and reason in outcome.reason
+    run = starter.runs.get(outcome.run_id)
+    assert run.status == RunStatus.FAILED and reason in run.cause
+    assert (
+        boto3.client("stepfunctions").list_executions(stateMachineArn=starter.state_machine_arn)["executions"]
+        == []
+    )
+
+
+def test_a_run_requested_event_and_the_schedule(starter):
+    event = {"source": "aws-basic-batch-sls", "detail-type": "Run Requested", "id": "e-1", "detail": REQUEST}
+    assert starter.handle(event).started
+    assert not starter.handle(event).started  # the same event delivered twice
+    named = starter.handle({**event, "id": "e-2", "detail": {**REQUEST, "run_id": "nightly-1"}})
+    assert named.run_id == "nightly-1"
+    fired = {"trigger": "schedule", "time": "2026-11-22T00:00:00Z", "request": {**REQUEST, "run_id": "fixed"}}
+    scheduled = starter.handle(fired)
+    assert scheduled.started and scheduled.run_id.startswith("schedule-")
+    assert starter.runs.get(scheduled.run_id).trigger == "schedule"
+
+
+def test_an_unrecognised_event_is_an_error_not_a_silent_drop(starter):
+    with pytest.raises(InvalidRunRequest, match="not a run trigger"):
+        starter.handle({"source": "somewhere", "detail-type": "Other"})
+
+
+@pytest.fixture
+def lifecycle(jobs_table, batch_env, tmp_path):
+    dynamodb = boto3.client("dynamodb")
+    # moto in-process has no bulk TerminateJobs: a client from a botocore without it takes the per-job path
+    return Lifecycle(
+        RunStore(dynamodb, jobs_table), JobStore(dynamodb, jobs_table), batch_client_without_terminate_jobs(tmp_path),
+        boto3.client("events"), "my-stack",
+    )  # fmt: skip
+
+
+def test_register_gives_the_coordinator_job_its_command_and_environment(lifecycle):
+    result = dispatch(
+        lifecycle,
+        {
+            "action": "register",
+            "execution_arn": "arn:x:execution:m:r-1",
+            "input": {"run_id": "r-1", "request": REQUEST},
+        },
+    )
+    env = {e["Name"]: e["Value"] for e in result["environment"]}
+    assert result["command"][-1] == "snakemake_executor_plugin_aws_basic_batch_sls.coordinate"
+    assert env["SLS_RUN_ID"] == "r-1" and env["SLS_JOB_ID"] == "coordinator"
+    assert env["SNAKEMAKE_AWS_BASIC_BATCH_SLS_STACK"] == "my-stack"
+    assert json.loads(env["SLS_RUN_REQUEST"])["storage_prefix"] == REQUEST["storage_prefix"]
+    run = lifecycle.runs.get("r-1")
+    assert (run.status, run.execution_arn) == (RunStatus.RUNNING, "arn:x:execution:m:r-1")
+
+
+def test_failure_terminates_the_runs_jobs_and_records_the_cause(lifecycle, batch_env):
+    batch = boto3.client("batch")
+    spec = model(minimal_spec(run_id="r-2"))
+    lifecycle.jobs.claim(spec, "t", 120)
+    job = batch.submit_job(
+        jobName="j", jobQueue=batch_env.job_queue_arn, jobDefinition=batch_env.job_definition_arn
+    )
+    lifecycle.jobs.mark_submitted(spec, job["jobId"], job["jobArn"])
+    queued = model(minimal_spec(run_id="r-2", job_id="f" * 32))
+    lifecycle.jobs.claim(queued, "t", 120)
+    lifecycle.runs.start("r-2", "arn:exec", "test", REQUEST)
+    error = {
+        "Error": "States.TaskFailed",
+        "Cause": json.dumps(
+            {"statusReason": "Essential container in task exited", "container": {"exitCode": 1}}
+        ),
+    }
+    result = dispatch(lifecycle, {"action": "failed", "input": {"run_id": "r-2"}, "error": error})
+    assert result["terminated"] == 1
+    run = lifecycle.runs.get("r-2")
+    assert run.status == RunStatus.FAILED
+    assert run.cause == "States.TaskFailed: Essential container in task exited (exit code 1)"
+    assert lifecycle.jobs.get_records("r-2", [queued.job_id])[queued.job_id].status == "FAILED"
+    # terminal is final: a late success does not overwrite it
+    lifecycle.succeeded("r-2", None)
+    assert lifecycle.runs.get("r-2").status == RunStatus.FAILED
+
+
+def test_an_aborted_execution_is_cleaned_up_and_announced(lifecycle):
+    sqs, events = boto3.client("sqs"), boto3.client("events")
+    queue = sqs.create_queue(QueueName="announcements")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="runs", EventPattern=json.dumps({"source": ["aws-basic-batch-sls"]}))
+    events.put_targets(Rule="runs", Targets=[{"Id": "q", "Arn": arn}])
+    lifecycle.runs.start("r-3", "arn:exec:r-3", "test", REQUEST)
+    change = {
+        "detail-type": "Step Functions Execution Status Change",
+        "detail": {"name": "r-3", "status": "ABORTED", "executionArn": "arn:exec:r-3"},
+    }
+    dispatch(lifecycle, change)
+    assert lifecycle.runs.get("r-3").status == RunStatus.ABORTED
+    body = json.loads(sqs.receive_message(QueueUrl=queue)["Messages"][0]["Body"])
+    assert (body["detail-type"], body["detail"]["run_id"]) == ("Run Failed", "r-3")
+
+
+def test_the_coordinator_command_line():
+    request = parse_run_request({**REQUEST, "snakemake_args": ["--keep-going"], "snakefile": "wf/Snakefile"})
+    assert snakemake_argv(request) == [
+        "--executor", "aws-basic-batch-sls", "--snakefile", "wf/Snakefile", "--jobs", "50",
+        "--default-storage-provider", "s3", "--default-storage-prefix", "s3://data/run",
+        "--config", "samples=3", "--keep-going", "all",
+    ]  # fmt: skip
+
+
+def test_failure_cause_of_a_lambda_error():
+    cause = json.dumps(
+        {"errorMessage": "invalid run request: storage_prefix: Field required", "errorType": "X"}
+    )
+    assert failure_cause({"Error": "InvalidRunRequest", "Cause": cause}) == (
+        "InvalidRunRequest: invalid run request: storage_prefix: Field required"
+    )
