@@ -31,7 +31,9 @@ def describe_aws_error(exc: ClientError | BotoCoreError) -> str:
             "or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
         )
     if isinstance(exc, NoRegionError):
-        return "no AWS region: pass --region or set SNAKEMAKE_AWS_BASIC_BATCH_SLS_REGION or AWS_DEFAULT_REGION"
+        return (
+            "no AWS region: pass --region or set SNAKEMAKE_AWS_BASIC_BATCH_SLS_REGION or AWS_DEFAULT_REGION"
+        )
     if isinstance(exc, EndpointConnectionError):
         return (
             f"cannot reach {exc.kwargs.get('endpoint_url')}: check --endpoint-url "
