@@ -73,6 +73,9 @@ def _function_code_dirs(stack_name: str, cfn: Any) -> dict[str, Path]:
     }
 
 
+_CONTEXT_OBJECT_TOKEN = "__localcloud_context_object__"
+
+
 def _apply_definition_substitutions(translated: dict[str, Any]) -> None:
     """CloudFormation substitutes DefinitionSubstitutions into DefinitionString; moto ignores them.
     Express the same thing as an Fn::Sub, which moto's CloudFormation does resolve."""
@@ -84,6 +87,8 @@ def _apply_definition_substitutions(translated: dict[str, Any]) -> None:
         if isinstance(definition, dict) and "Fn::Join" in definition:
             separator, parts = definition["Fn::Join"]
             definition = separator.join(parts)
+        # moto's Fn::Sub is string.Template, which turns the context object's "$$" into "$".
+        definition = definition.replace("$$", _CONTEXT_OBJECT_TOKEN)
         props["DefinitionString"] = {"Fn::Sub": [definition, props.pop("DefinitionSubstitutions")]}
 
 
@@ -118,6 +123,7 @@ def _register_state_machines_for_execution() -> None:
             executing = stepfunctions_parser_backends[account][region]
             known = {machine.arn for machine in executing.state_machines}
             for machine in backend.state_machines:
+                machine.definition = machine.definition.replace(_CONTEXT_OBJECT_TOKEN, "$$")
                 if machine.arn not in known:
                     executing.create_state_machine(machine.name, machine.definition, machine.roleArn)
 
