@@ -287,28 +287,32 @@ def test_logs_of_the_coordinator_come_from_batch_when_it_has_no_record(
 
 
 def test_logs_errors_exit_1_with_what_to_do(
-    stack: dict, jobs: JobStore, capsys: pytest.CaptureFixture[str]
+    stack: dict, runs: RunStore, jobs: JobStore, capsys: pytest.CaptureFixture[str]
 ) -> None:
     add_job(jobs, "run-b", "job-00000001", "map", "batch_job_running", "batch-1", "job/default/gone")
     add_job(jobs, "run-b", "job-00000002", "map", "batch_job_running", "batch-2", "job/default/two")
     add_job(jobs, "run-b", "job-00000003", "plot", batch_job_id="batch-3")
-    cases = {
-        ("run-b", "plot"): "job plot (batch-3, SUBMITTED) has no log stream yet: Batch creates it when "
-        "the job starts running",
-        (
-            "run-b",
-            "map",
-        ): "rule 'map' has 2 jobs in run run-b; name one by its Batch job id: batch-1, batch-2",
-        ("run-b", "batch-1"): "job map's log stream /aws/batch/job/job/default/gone does not exist "
-        "(not written yet, or expired)",
-        ("run-b", "nothing"): "run run-b has no job 'nothing' (give a job id, a Batch job id, a rule name "
-        "or 'coordinator'); `aws-basic-batch-sls show run-b` lists its jobs",
-        (
-            "run-x",
-            "map",
-        ): "no run 'run-x' in stack's jobs table (`aws-basic-batch-sls runs` lists recent runs)",
-    }
-    for (run_id, job), message in cases.items():
+    runs.create("run-r", "schedule", None)
+    no_stream = (
+        "job plot (batch-3, SUBMITTED) has no log stream yet: Batch creates it when the job starts running"
+    )
+    ambiguous = "rule 'map' has 2 jobs in run run-b; name one by its Batch job id: batch-1, batch-2"
+    gone = "job map's log stream /aws/batch/job/job/default/gone does not exist (not written yet, or expired)"
+    unknown = (
+        "run run-b has no job 'nothing' (give a job id, a Batch job id, a rule name or 'coordinator'); "
+        "`aws-basic-batch-sls show run-b` lists its jobs"
+    )
+    no_coordinator = "run run-r (REQUESTED) has no coordinator job yet"
+    no_run = "no run 'run-x' in stack's jobs table (`aws-basic-batch-sls runs` lists recent runs)"
+    cases = [
+        ("run-b", "plot", no_stream),
+        ("run-b", "map", ambiguous),
+        ("run-b", "batch-1", gone),
+        ("run-b", "nothing", unknown),
+        ("run-r", "coordinator", no_coordinator),
+        ("run-x", "map", no_run),
+    ]
+    for run_id, job, message in cases:
         assert cli("logs", run_id, job) == (1, ""), job
         assert capsys.readouterr().err == f"aws-basic-batch-sls: {message}\n"
 
@@ -361,8 +365,11 @@ def test_cancel_terminates_submitted_jobs_and_marks_the_run_cancelled(
     )
 
 
-def test_cancel_stops_a_running_execution(stack: dict, runs: RunStore, jobs: JobStore) -> None:
-    # GIVEN a run whose coordinator execution is running
+@pytest.mark.parametrize("registered", [True, False], ids=["running", "not-yet-registered"])
+def test_cancel_stops_a_running_execution(
+    stack: dict, runs: RunStore, jobs: JobStore, registered: bool
+) -> None:
+    # GIVEN a run whose coordinator execution is running (RUNNING, or still REQUESTED with its ARN)
     sfn = boto3.client("stepfunctions")
     machine = sfn.create_state_machine(
         name=f"{STACK}-coordinator",
@@ -372,7 +379,11 @@ def test_cancel_stops_a_running_execution(stack: dict, runs: RunStore, jobs: Job
         roleArn="arn:aws:iam::123456789012:role/sfn",
     )["stateMachineArn"]
     arn = sfn.start_execution(stateMachineArn=machine, name="run-b")["executionArn"]
-    runs.start("run-b", arn, "event:1", {"storage_prefix": "s3://bucket/b"})
+    runs.create("run-b", "event:1", None)
+    if registered:
+        runs.start("run-b", arn, "event:1", {"storage_prefix": "s3://bucket/b"})
+    else:
+        runs.started("run-b", arn)
 
     code, output = cli("cancel", "run-b")
 

@@ -111,7 +111,8 @@ def cancel(args: argparse.Namespace, console: Console) -> int:
     if run is not None and run.status in RUN_TERMINAL:
         console.print(f"run {args.run_id} is already {run.status}; nothing to cancel")
         return 0
-    if run is not None and run.execution_arn and run.status == RunStatus.RUNNING:
+    # REQUESTED with an ARN: the execution started but has not registered the run yet.
+    if run is not None and run.execution_arn and run.status in (RunStatus.REQUESTED, RunStatus.RUNNING):
         _stop_execution(target, run, args.reason, console)
     summary = cancel_run(job_store, target.clients("batch"), args.run_id, args.reason)
     console.print(f"run {args.run_id} marked cancelled: no queued job of it will be submitted")

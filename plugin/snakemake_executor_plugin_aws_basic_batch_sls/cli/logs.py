@@ -27,8 +27,10 @@ def find_job(run_id: str, records: Sequence[JobRecord], run: RunRecord | None, k
         raise CliError(
             f"rule {key!r} has {len(by_rule)} jobs in run {run_id}; name one by its Batch job id: {ids}{more}"
         )
-    if key == COORDINATOR_JOB_ID and run is not None and run.coordinator_job_id:
-        return JobRecord(run_id=run_id, job_id=COORDINATOR_JOB_ID, batch_job_id=run.coordinator_job_id)
+    if key == COORDINATOR_JOB_ID and run is not None:
+        if run.coordinator_job_id:
+            return JobRecord(run_id=run_id, job_id=COORDINATOR_JOB_ID, batch_job_id=run.coordinator_job_id)
+        raise CliError(f"run {run_id} ({run.status}) has no coordinator job yet")
     raise CliError(
         f"run {run_id} has no job {key!r} (give a job id, a Batch job id, a rule name or "
         f"{COORDINATOR_JOB_ID!r}); `aws-basic-batch-sls show {run_id}` lists its jobs"
