@@ -201,11 +201,14 @@ def failure_cause(error: dict[str, Any] | None) -> str:
     except (TypeError, ValueError):
         parsed = None
     if isinstance(parsed, dict):
-        # A failed batch .sync task's Cause is the DescribeJobs job; a Lambda error's has errorMessage.
-        cause = parsed.get("errorMessage") or parsed.get("statusReason") or cause
-        container = parsed.get("container") or {}
-        if container.get("exitCode") is not None:
-            cause = f"{cause} (exit code {container['exitCode']})"
+        # A failed batch .sync task's Cause is the job (PascalCase, as Step Functions returns it);
+        # a Lambda error's has errorMessage.
+        reason = parsed.get("errorMessage") or parsed.get("StatusReason") or parsed.get("statusReason")
+        container = parsed.get("Container") or parsed.get("container") or {}
+        exit_code = container.get("ExitCode", container.get("exitCode"))
+        cause = reason or cause
+        if exit_code is not None:
+            cause = f"{cause} (exit code {exit_code})"
     return f"{error.get('Error', 'Error')}: {cause}".strip()
 
 
