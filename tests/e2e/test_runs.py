@@ -132,3 +132,14 @@ def test_killing_the_coordinator_fails_the_run_and_terminates_its_jobs(runs_driv
         "every job of the run FAILED",
     )
     wait_until(lambda: active_runtime().running_pids() == [], 30, "no job process left")
+
+
+def test_coordinator_mode_hands_the_run_over_and_exits(runs_driver):
+    run = runs_driver.run("demo.smk", "--aws-basic-batch-sls-coordinator", "--config", "samples=1")
+    assert run.returncode == 0, run.output[-3000:]
+    assert f"started run {run.run_id}" in run.output
+    assert "You can disconnect now." in run.output
+    finished = _finished(runs_driver, run.run_id)
+    assert finished.status == RunStatus.SUCCEEDED, finished.cause
+    assert finished.trigger == "snakemake --aws-basic-batch-sls-coordinator"
+    assert _summary(runs_driver, run.run_id) == "1"
