@@ -14,7 +14,7 @@ import boto3
 
 from .deploy import Deployment, deploy
 from .endpoint import REGION, MotoEndpoint
-from .lambda_runtime import LambdaRuntime
+from .lambda_runtime import DEFAULT_MAX_CONCURRENCY, LambdaRuntime
 
 DEFAULT_STACK = "aws-basic-batch-sls"
 DATA_BUCKET = "localcloud-data"
@@ -31,7 +31,10 @@ class LocalCloud:
         port: int | None = None,
         sqs_duplicate_rate: float = 0.0,
         seed: int = 0,
+        lambda_max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
     ) -> None:
+        # Lambda workers per SQS-mapped function: the template's concurrency, capped by this knob.
+        self.lambda_max_concurrency = lambda_max_concurrency
         self.sqs_duplicate_rate = sqs_duplicate_rate
         self.seed = seed
         self._own_workdir = workdir is None
@@ -62,6 +65,7 @@ class LocalCloud:
                 self.retry_delay,
                 duplicate_rate=self.sqs_duplicate_rate,
                 seed=self.seed,
+                max_concurrency=self.lambda_max_concurrency,
             )
             self.lambdas.start()
             self.integrations = self._install_integrations()

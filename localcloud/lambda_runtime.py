@@ -1,4 +1,11 @@
-"""Runs every deployed Lambda function of the stack as a worker process (see lambda_worker)."""
+"""Runs every deployed Lambda function of the stack as worker processes (see lambda_worker).
+
+As many workers per SQS-mapped function as Lambda would run execution environments for it: the event
+source mapping's ScalingConfig.MaximumConcurrency, else the function's reserved concurrency, else 1,
+read from the local Lambda API (where the deployed template put them) and capped by `max_concurrency`
+(this machine has few cores). A function without an SQS mapping (invoked through the Invoke API) gets
+one idle worker.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +15,15 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
+
+import boto3
 
 from .deploy import REPO_ROOT, Deployment
+
+DEFAULT_MAX_CONCURRENCY = 5
+_SUMMED = ("invocations", "records", "failed_records", "handler_cpu_seconds")
+_SLOWEST = ("import_seconds", "first_invocation_seconds", "first_invocation_cpu_seconds")
 
 
 def _detach_moto_pollers() -> None:
@@ -24,6 +38,22 @@ def _detach_moto_pollers() -> None:
                 queue.lambda_event_source_mappings.clear()
 
 
+def function_concurrency(lam: Any, name: str) -> int:
+    """Execution environments Lambda would run for a function's SQS event source (before any cap)."""
+    mappings = [
+        m
+        for m in lam.list_event_source_mappings(FunctionName=name)["EventSourceMappings"]
+        if ":sqs:" in m["EventSourceArn"]
+    ]
+    if not mappings:
+        return 1
+    limits = [m["ScalingConfig"]["MaximumConcurrency"] for m in mappings if m.get("ScalingConfig")]
+    if limits:
+        return max(1, min(limits))
+    reserved = lam.get_function(FunctionName=name).get("Concurrency", {}).get("ReservedConcurrentExecutions")
+    return max(1, int(reserved)) if reserved else 1
+
+
 class LambdaRuntime:
     def __init__(
         self,
@@ -33,6 +63,7 @@ class LambdaRuntime:
         retry_delay: int = 2,
         duplicate_rate: float = 0.0,
         seed: int = 0,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
     ) -> None:
         self.duplicate_rate = duplicate_rate
         self.seed = seed
@@ -40,62 +71,91 @@ class LambdaRuntime:
         self.env = env
         self.workdir = workdir
         self.retry_delay = retry_delay
-        self.processes: dict[str, subprocess.Popen] = {}
+        self.max_concurrency = max(1, max_concurrency)
+        self.concurrency: dict[str, int] = {}
+        self.processes: dict[str, list[subprocess.Popen]] = {}
         self._logs: list = []
+
+    def _lambda_client(self) -> Any:
+        return boto3.client(
+            "lambda",
+            endpoint_url=self.env["AWS_ENDPOINT_URL"],
+            region_name=self.env.get("AWS_DEFAULT_REGION") or self.env.get("AWS_REGION"),
+            aws_access_key_id=self.env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=self.env["AWS_SECRET_ACCESS_KEY"],
+        )
 
     def start(self, timeout: float = 60) -> None:
         _detach_moto_pollers()
         self.workdir.mkdir(parents=True, exist_ok=True)
+        lam = self._lambda_client()
         for name, code_dir in self.deployment.function_code.items():
-            ready = self.workdir / f"{name}.ready"
-            ready.unlink(missing_ok=True)
-            log = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115 - closed in stop()
-            self._logs.append(log)
-            self.processes[name] = subprocess.Popen(
-                [
-                    sys.executable, "-m", "localcloud.lambda_worker",
-                    "--function-name", name,
-                    "--code-dir", str(code_dir),
-                    "--ready-file", str(ready),
-                    "--stats-file", str(self.stats_path(name)),
-                    "--retry-delay", str(self.retry_delay),
-                    "--duplicate-rate", str(self.duplicate_rate),
-                    "--seed", str(self.seed),
-                ],
-                cwd=REPO_ROOT,
-                env={**os.environ, **self.env, "PYTHONPATH": str(REPO_ROOT)},
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )  # fmt: skip
+            count = min(self.max_concurrency, function_concurrency(lam, name))
+            self.concurrency[name] = count
+            self.processes[name] = [self._spawn(name, code_dir, index) for index in range(count)]
         deadline = time.monotonic() + timeout
-        for name, process in self.processes.items():
-            ready = self.workdir / f"{name}.ready"
-            while not ready.exists():
-                if process.poll() is not None:
-                    raise RuntimeError(
-                        f"Lambda worker for {name} exited with {process.returncode}; "
-                        f"see {self.workdir / name}.log"
-                    )
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"Lambda worker for {name} not ready after {timeout} s")
-                time.sleep(0.05)
+        for name, workers in self.processes.items():
+            for index, process in enumerate(workers):
+                ready = self._path(name, index, "ready")
+                while not ready.exists():
+                    if process.poll() is not None:
+                        raise RuntimeError(
+                            f"Lambda worker {index} for {name} exited with {process.returncode}; "
+                            f"see {self._path(name, index, 'log')}"
+                        )
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"Lambda worker {index} for {name} not ready after {timeout} s")
+                    time.sleep(0.05)
 
-    def stats_path(self, name: str) -> Path:
-        return self.workdir / f"{name}.stats.json"
+    def _path(self, name: str, index: int, kind: str) -> Path:
+        return self.workdir / f"{name}.{index}.{kind}"
+
+    def _spawn(self, name: str, code_dir: Path, index: int) -> subprocess.Popen:
+        ready = self._path(name, index, "ready")
+        ready.unlink(missing_ok=True)
+        log = open(self._path(name, index, "log"), "ab")  # noqa: SIM115 - closed in stop()
+        self._logs.append(log)
+        return subprocess.Popen(
+            [
+                sys.executable, "-m", "localcloud.lambda_worker",
+                "--function-name", name,
+                "--code-dir", str(code_dir),
+                "--ready-file", str(ready),
+                "--stats-file", str(self._path(name, index, "stats.json")),
+                "--retry-delay", str(self.retry_delay),
+                "--duplicate-rate", str(self.duplicate_rate),
+                "--seed", f"{self.seed}:{index}",
+            ],
+            cwd=REPO_ROOT,
+            env={**os.environ, **self.env, "PYTHONPATH": str(REPO_ROOT)},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
 
     def stats(self) -> dict[str, dict]:
-        result = {}
-        for name in self.processes:
-            path = self.stats_path(name)
-            if path.exists():
-                result[name] = json.loads(path.read_text())
+        """Per function, summed over its workers; cold-start figures are the slowest worker's."""
+        result: dict[str, dict] = {}
+        for name, workers in self.processes.items():
+            for index in range(len(workers)):
+                path = self._path(name, index, "stats.json")
+                if not path.exists():
+                    continue
+                data = json.loads(path.read_text())
+                total = result.setdefault(name, {"workers": 0})
+                total["workers"] += 1
+                for key in _SLOWEST:
+                    if key in data:
+                        total[key] = max(total.get(key, 0.0), data[key])
+                for key in _SUMMED:
+                    total[key] = total.get(key, 0) + data.get(key, 0)
         return result
 
     def stop(self) -> None:
-        for process in self.processes.values():
+        everyone = [p for workers in self.processes.values() for p in workers]
+        for process in everyone:
             if process.poll() is None:
                 process.terminate()
-        for process in self.processes.values():
+        for process in everyone:
             try:
                 process.wait(timeout=5)
             except subprocess.TimeoutExpired:

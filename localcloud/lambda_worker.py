@@ -6,7 +6,7 @@ cloud's Lambda API, where the deployed template put them, imports the real handl
 source tree with the layer on sys.path, and polls: batch size and batching window honoured,
 ReportBatchItemFailures honoured (only failed records stay on the queue), redrive to the DLQ by the
 queue's own maxReceiveCount. One invocation at a time per process, as in one Lambda execution
-environment.
+environment; LambdaRuntime starts as many processes as the function's concurrency allows.
 """
 
 from __future__ import annotations
@@ -95,7 +95,10 @@ class Stats:
         self.path = path
         self.data = {"invocations": 0, "records": 0, "failed_records": 0, "handler_cpu_seconds": 0.0}
 
-    def add(self, records: int, failed: int, cpu: float) -> None:
+    def add(self, records: int, failed: int, cpu: float, wall: float) -> None:
+        if not self.data["invocations"]:  # the cold start's second half: work left to the first call
+            self.data["first_invocation_seconds"] = wall
+            self.data["first_invocation_cpu_seconds"] = cpu
         self.data["invocations"] += 1
         self.data["records"] += records
         self.data["failed_records"] += failed
@@ -170,7 +173,7 @@ def invoke(
         args.function_name, config["FunctionArn"], config.get("MemorySize", 128), config["Timeout"]
     )
     by_id = {m["MessageId"]: m for m in messages}
-    cpu = time.process_time()
+    cpu, wall = time.process_time(), time.perf_counter()
     try:
         response = handler(sqs_event(messages, arn, os.environ["AWS_REGION"]), context)
         if partial and isinstance(response, dict):
@@ -180,7 +183,7 @@ def invoke(
     except Exception as exc:  # a crashed invocation fails the whole batch, as in Lambda
         print(f"invocation failed: {exc!r}", file=sys.stderr, flush=True)
         failed = set(by_id)
-    cpu = time.process_time() - cpu
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     done = [m for mid, m in by_id.items() if mid not in failed]
     # Fault knob: SQS is at-least-once; hand some successfully handled messages out once more.
     again = [m for m in done if m["MessageId"] not in REDELIVERED and RNG.random() < args.duplicate_rate]
@@ -213,7 +216,7 @@ def invoke(
                 for i, m in enumerate(retry[start : start + 10])
             ],
         )
-    stats.add(len(messages), len(retry), cpu)
+    stats.add(len(messages), len(retry), cpu, wall)
 
 
 def main() -> None:
@@ -224,7 +227,7 @@ def main() -> None:
     parser.add_argument("--stats-file")
     parser.add_argument("--retry-delay", type=int, default=2)
     parser.add_argument("--duplicate-rate", type=float, default=0.0, help="redeliver handled messages")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", default="0", help="seeds the duplicate knob (with the function name)")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     RNG.seed(f"{args.seed}:{args.function_name}")
