@@ -1,7 +1,7 @@
 """Batch "Batch Job State Change" events (buffered in SQS) -> conditional updates of job records."""
 
 import boto3
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
@@ -17,13 +17,11 @@ from sls_contract.store import JobStore
 
 settings = FunctionSettings()
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.SQS)
 store = JobStore(boto3.client("dynamodb"), settings.jobs_table_name, settings.record_ttl_days)
 
 
-@tracer.capture_method
 def record_handler(record: SQSRecord) -> None:
     result = record_state_change(store, record.body)
     logger.info(
@@ -34,7 +32,6 @@ def record_handler(record: SQSRecord) -> None:
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return process_partial_response(

@@ -2,7 +2,7 @@
 execution is aborted or times out ("Step Functions Execution Status Change")."""
 
 import boto3
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sls_contract.run_store import RunStore
@@ -12,7 +12,6 @@ from sls_contract.store import JobStore
 
 settings = FunctionSettings()
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
 dynamodb = boto3.client("dynamodb")
 lifecycle = Lifecycle(
@@ -25,7 +24,6 @@ lifecycle = Lifecycle(
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     result = dispatch(lifecycle, event)

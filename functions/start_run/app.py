@@ -4,7 +4,7 @@ of the coordinator state machine per run; a bad request becomes a FAILED run rec
 import dataclasses
 
 import boto3
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -15,14 +15,12 @@ from sls_contract.settings import FunctionSettings
 
 settings = FunctionSettings()
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
 runs = RunStore(boto3.client("dynamodb"), settings.jobs_table_name, settings.record_ttl_days)
 starter = RunStarter(boto3.client("s3"), boto3.client("stepfunctions"), runs, settings.state_machine_arn)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE)
-@tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     outcome = starter.handle(event)

@@ -1,7 +1,7 @@
 """SQS jobs queue -> AWS Batch SubmitJob, one spec per record, partial batch failures reported."""
 
 import boto3
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
@@ -21,7 +21,6 @@ from sls_contract.submitter import Submitter, record_unusable_message
 
 settings = FunctionSettings()
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.SQS)
 # Adaptive retries ride out short throttling inside one invocation; what remains goes back to SQS.
@@ -31,7 +30,6 @@ submitter = Submitter(batch, store, JobDefinitions(batch, settings.derived_job_d
 _RECORD_KEYS = ("run_id", "job_id", "rule")
 
 
-@tracer.capture_method
 def record_handler(record: SQSRecord) -> None:
     # Keys appended for the previous record of the batch must not label this one's log lines.
     logger.remove_keys(list(_RECORD_KEYS))
@@ -53,7 +51,6 @@ def record_handler(record: SQSRecord) -> None:
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return process_partial_response(
