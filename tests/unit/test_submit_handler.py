@@ -15,7 +15,7 @@ import sls_contract.store as store_module
 from sls_contract.record import JobRecord
 from sls_contract.status import JobStatus
 from sls_contract.submit_request import build_submit_job_request
-from sls_contract.submitter import CLAIM_LEASE_SECONDS, UNPARSEABLE_RUN_ID
+from sls_contract.submitter import CANCEL_CHECK_REUSE_SECONDS, CLAIM_LEASE_SECONDS, UNPARSEABLE_RUN_ID
 from tests.support.aws_calls import fail_first, ok_response, on_call, record_calls
 from tests.support.cloud import BatchEnv, properties
 from tests.support.events import sqs_event, sqs_record
@@ -399,6 +399,67 @@ def test_a_cancel_arriving_during_submit_job_terminates_the_new_job(
     record = record_of(submit_app)
     assert record.batch_job_id is not None
     assert terminated == [{"jobs": [record.batch_job_id], "reason": "user pressed ctrl-c"}]
+
+
+def test_a_batch_of_one_runs_specs_reads_the_cancel_mark_once_per_spec(
+    submit_app: ModuleType, batch_env: BatchEnv, lambda_context: Any
+) -> None:
+    # GIVEN three specs of one run in one batch
+    reads = record_calls(submit_app.store.client, "BatchGetItem")
+    specs = [spec_on(batch_env, job_id=f"job-{i:08d}", job_name=f"snakemake-bwa_map-{i}") for i in range(3)]
+
+    # WHEN they are submitted
+    response = deliver(submit_app, lambda_context, *(message(s, f"msg-{i}") for i, s in enumerate(specs)))
+
+    # THEN each was checked after SubmitJob, and only the first before it (the others reuse a
+    # "not cancelled" read made moments earlier)
+    assert response == {"batchItemFailures": []}
+    assert len(batch_jobs(batch_env)) == 3
+    assert len(reads) == 4
+
+
+def test_a_cancel_landing_after_a_reused_read_still_terminates_the_job(
+    submit_app: ModuleType, batch_env: BatchEnv, lambda_context: Any
+) -> None:
+    # GIVEN one spec of the run submitted (its "not cancelled" read is fresh), then the run cancelled
+    deliver(submit_app, lambda_context, message(spec_on(batch_env)))
+    submit_app.store.request_cancel("run-1", "user pressed ctrl-c")
+    terminated: list[dict[str, Any]] = []
+
+    def terminate(body: dict[str, Any]) -> Any:
+        terminated.append(body)
+        return ok_response({"successful": body["jobs"], "errors": []})
+
+    on_call(submit_app.batch, "TerminateJobs", terminate)
+
+    # WHEN the next spec of the run arrives at once (the check before SubmitJob reuses that read)
+    second = spec_on(batch_env, job_id="job-00000002", job_name="snakemake-bwa_map-2")
+    assert deliver(submit_app, lambda_context, message(second, "msg-2")) == {"batchItemFailures": []}
+
+    # THEN the read after SubmitJob sees the cancel and the new job is terminated
+    record = record_of(submit_app, job_id="job-00000002")
+    assert record.batch_job_id is not None
+    assert terminated == [{"jobs": [record.batch_job_id], "reason": "user pressed ctrl-c"}]
+
+
+def test_a_stale_not_cancelled_read_is_not_reused(
+    submit_app: ModuleType, batch_env: BatchEnv, lambda_context: Any
+) -> None:
+    # GIVEN a spec submitted, the run cancelled, and more than the reuse window gone by
+    now = [1000.0]
+    submit_app.submitter._clock = lambda: now[0]
+    deliver(submit_app, lambda_context, message(spec_on(batch_env)))
+    submit_app.store.request_cancel("run-1", "user pressed ctrl-c")
+    now[0] += CANCEL_CHECK_REUSE_SECONDS
+    sent = record_calls(submit_app.batch, "SubmitJob")
+
+    # WHEN the next spec of the run arrives
+    second = spec_on(batch_env, job_id="job-00000002", job_name="snakemake-bwa_map-2")
+    assert deliver(submit_app, lambda_context, message(second, "msg-2")) == {"batchItemFailures": []}
+
+    # THEN it is checked afresh and never submitted
+    assert sent == []
+    assert record_of(submit_app, job_id="job-00000002").status == JobStatus.FAILED
 
 
 def test_log_lines_of_a_record_carry_only_that_records_keys(

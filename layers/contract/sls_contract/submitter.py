@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -21,6 +23,12 @@ from .submit_request import build_submit_job_request
 # (180 s), so the redelivery of a message whose invocation died finds the lease expired. (A longer
 # lease made that redelivery a DUPLICATE, which deleted the spec's only message.)
 CLAIM_LEASE_SECONDS = 120
+# How long a fresh "this run is not cancelled" read may stand in for the check before SubmitJob.
+# That check only saves a Batch job; the read after SubmitJob (always fresh) is what guarantees a
+# cancel is never missed: either it sees the mark, or the job's id was written before the mark and
+# cancel_run's scan finds and terminates it. So a batch of specs of one run costs one read each,
+# not two.
+CANCEL_CHECK_REUSE_SECONDS = 2.0
 
 
 class Outcome(StrEnum):
@@ -38,10 +46,31 @@ class SubmitResult:
 
 
 class Submitter:
-    def __init__(self, batch: Any, store: JobStore, definitions: JobDefinitions) -> None:
+    def __init__(
+        self,
+        batch: Any,
+        store: JobStore,
+        definitions: JobDefinitions,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.batch = batch
         self.store = store
         self.definitions = definitions
+        self._clock = clock
+        self._not_cancelled_at: dict[str, float] = {}  # run id -> when a fresh read said "not cancelled"
+
+    def _cancelled(self, run_id: str, fresh: bool) -> str | None:
+        """The run's cancel reason, or None. Not fresh: a recent "not cancelled" read may answer."""
+        seen = self._not_cancelled_at.get(run_id)
+        if not fresh and seen is not None and self._clock() - seen < CANCEL_CHECK_REUSE_SECONDS:
+            return None
+        read_at = self._clock()
+        reason = self.store.cancelled_runs([run_id]).get(run_id)
+        if reason is None:
+            self._not_cancelled_at[run_id] = read_at
+        else:
+            self._not_cancelled_at.pop(run_id, None)
+        return reason
 
     def submit(self, spec: JobSpec, last_delivery: bool = False) -> SubmitResult:
         """Submit once. RetryableSubmitError means "put it back on the queue" (unless last_delivery,
@@ -49,7 +78,7 @@ class Submitter:
         token = uuid.uuid4().hex
         if not self.store.claim(spec, token, CLAIM_LEASE_SECONDS):
             return SubmitResult(Outcome.DUPLICATE)
-        cancelled = self.store.cancelled_runs([spec.run_id]).get(spec.run_id)
+        cancelled = self._cancelled(spec.run_id, fresh=False)
         if cancelled is not None:
             self.store.mark_failed(spec.run_id, spec.job_id, f"cancelled before submission: {cancelled}")
             return SubmitResult(Outcome.CANCELLED, reason=cancelled)
@@ -74,8 +103,8 @@ class Submitter:
             raise
         batch_job_id = response["jobId"]
         self.store.mark_submitted(spec, batch_job_id, response.get("jobArn"))
-        # Close the race with a cancel that arrived while we were calling SubmitJob.
-        cancelled = self.store.cancelled_runs([spec.run_id]).get(spec.run_id)
+        # Close the race with a cancel that arrived while we were calling SubmitJob: always read.
+        cancelled = self._cancelled(spec.run_id, fresh=True)
         if cancelled is not None:
             terminate_jobs(self.batch, [batch_job_id], cancelled)
         return SubmitResult(Outcome.SUBMITTED, batch_job_id=batch_job_id)
