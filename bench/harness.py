@@ -77,7 +77,7 @@ class RunResult:
     probe: dict[str, Any]
     terminal_at: dict[str, float]  # external job id -> when Batch recorded it terminal (epoch s)
     created_at: dict[str, float]  # external job id -> when Batch accepted SubmitJob (epoch s)
-    lambda_delta: dict[str, dict[str, float]] = field(default_factory=dict)
+    lambda_delta: dict[str, dict[str, Any]] = field(default_factory=dict)
     output_tail: str = ""
     imports: dict[str, float] = field(default_factory=dict)  # handler folder -> cold import seconds
 
@@ -162,7 +162,7 @@ def _batch_times(cloud: LocalCloud, plugin: str, run_id: str) -> tuple[dict[str,
     )
 
 
-def _lambda_delta(before: dict[str, dict], after: dict[str, dict]) -> dict[str, dict[str, float]]:
+def _lambda_delta(before: dict[str, dict], after: dict[str, dict]) -> dict[str, dict[str, Any]]:
     delta = {}
     for name, stats in after.items():
         old = before.get(name, {})
@@ -170,7 +170,12 @@ def _lambda_delta(before: dict[str, dict], after: dict[str, dict]) -> dict[str, 
             key: stats.get(key, 0) - old.get(key, 0)
             for key in ("invocations", "records", "failed_records", "handler_cpu_seconds")
         }
-        delta[name]["import_seconds"] = stats.get("import_seconds", 0.0)
+        for key in ("calls", "call_cpu_seconds"):
+            delta[name][key] = {
+                op: value - old.get(key, {}).get(op, 0) for op, value in stats.get(key, {}).items()
+            }
+        for key in ("workers", "import_seconds", "first_invocation_seconds", "first_invocation_cpu_seconds"):
+            delta[name][key] = stats.get(key, 0)
     return delta
 
 

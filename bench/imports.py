@@ -1,7 +1,7 @@
 """Cold import time of each deployed handler module: a fresh Python process per sample, one at a time.
 
 The process gets the function's own environment from the local cloud's Lambda API (as the worker
-does, tracing disabled: there is no X-Ray daemon) and times `load_handler` — the module and everything
+does) and times `load_handler` — the module and everything
 it does at module level (Powertools objects, boto3 clients). Median of a few samples.
 """
 
@@ -24,6 +24,30 @@ _PROBE = (
 )
 
 
+_BASELINE = (
+    "import sys, time, json; t = time.perf_counter(); import boto3; a = time.perf_counter() - t; "
+    "boto3.client('dynamodb'); boto3.client('batch'); print(json.dumps([a, time.perf_counter() - t]))"
+)
+BASELINE_PREFIX = "baseline: "
+
+
+def baseline_seconds(cloud: LocalCloud, samples: int = 3) -> dict[str, float]:
+    """What no handler can avoid here: `import boto3`, and that plus a DynamoDB and a Batch client."""
+    env = {**os.environ, **cloud.endpoint.client_env()}
+    runs = [
+        json.loads(
+            subprocess.run(
+                [sys.executable, "-c", _BASELINE], env=env, capture_output=True, text=True, check=True
+            ).stdout
+        )
+        for _ in range(samples)
+    ]
+    return {
+        f"{BASELINE_PREFIX}import boto3": statistics.median(r[0] for r in runs),
+        f"{BASELINE_PREFIX}import boto3 + DynamoDB and Batch clients": statistics.median(r[1] for r in runs),
+    }
+
+
 def handler_import_seconds(cloud: LocalCloud, samples: int = 3) -> dict[str, float]:
     lam = cloud.client("lambda")
     results: dict[str, float] = {}
@@ -33,7 +57,6 @@ def handler_import_seconds(cloud: LocalCloud, samples: int = 3) -> dict[str, flo
             **os.environ,
             **cloud.endpoint.client_env(),
             **{k: str(v) for k, v in config.get("Environment", {}).get("Variables", {}).items()},
-            "POWERTOOLS_TRACE_DISABLED": "1",
             "PYTHONPATH": str(REPO_ROOT),
         }
         times = []
@@ -44,4 +67,4 @@ def handler_import_seconds(cloud: LocalCloud, samples: int = 3) -> dict[str, flo
             )  # fmt: skip
             times.append(json.loads(out.stdout.strip().splitlines()[-1]))
         results[code_dir.name] = statistics.median(times)
-    return results
+    return {**results, **baseline_seconds(cloud, samples)}

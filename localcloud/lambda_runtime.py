@@ -148,6 +148,10 @@ class LambdaRuntime:
                         total[key] = max(total.get(key, 0.0), data[key])
                 for key in _SUMMED:
                     total[key] = total.get(key, 0) + data.get(key, 0)
+                for key in ("calls", "call_cpu_seconds"):
+                    into = total.setdefault(key, {})
+                    for op, value in data.get(key, {}).items():
+                        into[op] = into.get(op, 0) + value
         return result
 
     def stop(self) -> None:

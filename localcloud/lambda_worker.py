@@ -85,8 +85,6 @@ def function_environment(function_name: str, config: dict[str, Any]) -> dict[str
         **{k: str(v) for k, v in config.get("Environment", {}).get("Variables", {}).items()},
         "AWS_LAMBDA_FUNCTION_NAME": function_name,
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(config.get("MemorySize", 128)),
-        # No X-Ray daemon here; Tracer becomes a no-op, as documented by Powertools.
-        "POWERTOOLS_TRACE_DISABLED": "1",
     }
 
 
@@ -94,6 +92,32 @@ class Stats:
     def __init__(self, path: Path | None) -> None:
         self.path = path
         self.data = {"invocations": 0, "records": 0, "failed_records": 0, "handler_cpu_seconds": 0.0}
+        # AWS API calls the handler made, by service.Operation: count and this process's CPU inside
+        # botocore's _make_api_call (request building, signing, HTTP, parsing, retries).
+        self.data["calls"] = {}
+        self.data["call_cpu_seconds"] = {}
+        self.in_handler = False
+
+    def count_api_calls(self) -> None:
+        """Wrap botocore's one entry point for API calls; the worker's own SQS calls are not counted."""
+        from botocore.client import BaseClient
+
+        original = BaseClient._make_api_call
+        stats = self
+
+        def _make_api_call(client: Any, operation_name: str, api_params: dict) -> Any:
+            if not stats.in_handler:
+                return original(client, operation_name, api_params)
+            op = f"{client.meta.service_model.service_name}.{operation_name}"
+            started = time.process_time()
+            try:
+                return original(client, operation_name, api_params)
+            finally:
+                calls, cpu = stats.data["calls"], stats.data["call_cpu_seconds"]
+                calls[op] = calls.get(op, 0) + 1
+                cpu[op] = cpu.get(op, 0.0) + time.process_time() - started
+
+        BaseClient._make_api_call = _make_api_call
 
     def add(self, records: int, failed: int, cpu: float, wall: float) -> None:
         if not self.data["invocations"]:  # the cold start's second half: work left to the first call
@@ -135,6 +159,7 @@ def run(args: argparse.Namespace) -> None:
     config = lam.get_function_configuration(FunctionName=args.function_name)
     os.environ.update(function_environment(args.function_name, config))
     stats = Stats(Path(args.stats_file) if args.stats_file else None)
+    stats.count_api_calls()
     started = time.perf_counter()
     handler = load_handler(Path(args.code_dir), config["Handler"])
     stats.data["import_seconds"] = time.perf_counter() - started
@@ -174,6 +199,7 @@ def invoke(
     )
     by_id = {m["MessageId"]: m for m in messages}
     cpu, wall = time.process_time(), time.perf_counter()
+    stats.in_handler = True
     try:
         response = handler(sqs_event(messages, arn, os.environ["AWS_REGION"]), context)
         if partial and isinstance(response, dict):
@@ -183,6 +209,7 @@ def invoke(
     except Exception as exc:  # a crashed invocation fails the whole batch, as in Lambda
         print(f"invocation failed: {exc!r}", file=sys.stderr, flush=True)
         failed = set(by_id)
+    stats.in_handler = False
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     done = [m for mid, m in by_id.items() if mid not in failed]
     # Fault knob: SQS is at-least-once; hand some successfully handled messages out once more.
