@@ -49,7 +49,13 @@ _DUMMY_URIS = {
 # Artifacts `sam build` must produce (relative to .aws-sam/build); checked with --sam-build.
 _FUNCTION_ARTIFACTS = {
     name: ["app.py"]
-    for name in ("SubmitFunction", "RecordFunction", "StartRunFunction", "RunLifecycleFunction")
+    for name in (
+        "SubmitFunction",
+        "RecordFunction",
+        "StartRunFunction",
+        "RunLifecycleFunction",
+        "ReconcileFunction",
+    )
 }
 _LAYER_ARTIFACTS = {
     "ContractLayer": [

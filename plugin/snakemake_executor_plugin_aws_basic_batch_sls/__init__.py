@@ -90,6 +90,13 @@ class ExecutorSettings(ExecutorSettingsBase):
             "the default) or an s3://bucket/key.tar.gz|.tgz|.zip archive it downloads."
         ),
     )
+    reconcile_after_seconds: int = field(
+        default=300,
+        metadata=_setting(
+            "A running job whose record has not changed for this long is checked with Batch by the "
+            "stack's reconcile function (in case its state-change events were lost)."
+        ),
+    )
     run_id: Optional[str] = field(
         default=None,
         metadata=_setting("Run id to file jobs under (default: generated per Snakemake invocation)."),

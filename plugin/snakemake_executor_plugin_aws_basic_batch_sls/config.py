@@ -35,6 +35,8 @@ class ControlPlane:
     secrets: tuple[Secret, ...]
     status_grace_seconds: int
     state_machine_arn: str | None = None
+    reconcile_function: str | None = None
+    reconcile_after_seconds: int = 300
 
 
 class Clients:
@@ -103,6 +105,8 @@ def resolve(settings: Any) -> tuple[ControlPlane, Clients]:
         raise WorkflowError(
             f"{SETTING_PREFIX}task-timeout is {settings.task_timeout}; AWS Batch needs at least 60 seconds"
         )
+    if settings.reconcile_after_seconds < 5:
+        raise WorkflowError(f"{SETTING_PREFIX}reconcile-after-seconds must be at least 5")
     if settings.status_grace_seconds < 10:
         raise WorkflowError(f"{SETTING_PREFIX}status-grace-seconds must be at least 10")
     try:
@@ -118,6 +122,8 @@ def resolve(settings: Any) -> tuple[ControlPlane, Clients]:
         secrets=_parse_secrets(settings.secrets),
         status_grace_seconds=settings.status_grace_seconds,
         state_machine_arn=outputs.get(stack_outputs.COORDINATOR_STATE_MACHINE_ARN),
+        reconcile_function=outputs.get(stack_outputs.RECONCILE_FUNCTION_NAME),
+        reconcile_after_seconds=settings.reconcile_after_seconds,
         **values,
     )
     check_reachable(plane, clients)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 import uuid
@@ -18,6 +19,7 @@ from sls_contract.cancel import cancel_run
 from sls_contract.errors import InvalidJobSpec, PermanentSubmitError
 from sls_contract.fargate import check_fargate_pair
 from sls_contract.job_definitions import JobDefinitions
+from sls_contract.limits import BATCH_DESCRIBE_JOBS_MAX as DESCRIBE_JOBS_MAX
 from sls_contract.record import RUN_ID_ENV
 from sls_contract.spec import JobSpec
 from sls_contract.status import JobStatus
@@ -193,6 +195,7 @@ class Executor(RemoteExecutor):
                     yield job_info
                 return
         lost = self._lost(active_jobs)
+        self._reconcile_quiet([j.external_jobid for j in active_jobs])
         for job_info in active_jobs:
             record = self.reader.latest.get(job_info.external_jobid)
             if record is None:
@@ -219,6 +222,28 @@ class Executor(RemoteExecutor):
             return set()
         found = self.reader.confirm_missing(overdue)
         return set(overdue) - set(found)
+
+    def _reconcile_quiet(self, job_ids: list[str]) -> None:
+        """Ask the stack's reconcile function (asynchronously) about jobs whose records went quiet."""
+        if not self.plane.reconcile_function:
+            return
+        quiet = self.reader.quiet(job_ids, self.plane.reconcile_after_seconds)
+        for start in range(0, len(quiet), DESCRIBE_JOBS_MAX):
+            payload = {"run_id": self.run_id, "job_ids": quiet[start : start + DESCRIBE_JOBS_MAX]}
+            try:
+                self.clients("lambda").invoke(
+                    FunctionName=self.plane.reconcile_function,
+                    InvocationType="Event",
+                    Payload=json.dumps(payload),
+                )
+            except (ClientError, BotoCoreError) as exc:
+                self.logger.warning(f"aws-basic-batch-sls: could not ask for a check of quiet jobs: {exc}")
+                return
+        if quiet:
+            self.logger.info(
+                f"aws-basic-batch-sls: {len(quiet)} job(s) without news for "
+                f"{self.plane.reconcile_after_seconds} s: asked the control plane to check them with Batch"
+            )
 
     # -- cancel -------------------------------------------------------------------------------------
 

@@ -8,10 +8,12 @@ call) before it is declared lost.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sls_contract.record import ISO_FORMAT, JobRecord
+from sls_contract.status import TERMINAL
 from sls_contract.store import JobStore
 
 # Index propagation is usually well under a second; the overlap only costs re-reading a few records.
@@ -30,8 +32,11 @@ class StatusReader:
     store: JobStore
     run_id: str
     latest: dict[str, JobRecord] = field(default_factory=dict)
+    # time.monotonic() when each job's record last moved forward, by this process's clock
+    changed_at: dict[str, float] = field(default_factory=dict)
     calls: int = 0
     _watermark: str = _START
+    _asked_at: dict[str, float] = field(default_factory=dict)
 
     def refresh(self) -> None:
         """One round: pull what changed since the last round into `latest`."""
@@ -42,8 +47,24 @@ class StatusReader:
             known = self.latest.get(record.job_id)
             if known is None or record.progress >= known.progress:
                 self.latest[record.job_id] = record
+            if known is None or record.progress > known.progress:
+                self.changed_at[record.job_id] = time.monotonic()
             if record.updated_at and record.updated_at > self._watermark:
                 self._watermark = record.updated_at
+
+    def quiet(self, job_ids: list[str], after_seconds: float) -> list[str]:
+        """Jobs with a live record that has not moved for `after_seconds` (asked about once a period)."""
+        now = time.monotonic()
+        quiet = [
+            job_id
+            for job_id in job_ids
+            if (record := self.latest.get(job_id)) is not None
+            and record.batch_job_id
+            and record.status not in TERMINAL
+            and now - max(self.changed_at.get(job_id, now), self._asked_at.get(job_id, 0.0)) > after_seconds
+        ]
+        self._asked_at.update(dict.fromkeys(quiet, now))
+        return quiet
 
     def confirm_missing(self, job_ids: list[str]) -> dict[str, JobRecord]:
         """Strongly consistent read of jobs the index has not shown; returns those that exist."""

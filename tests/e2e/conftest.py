@@ -111,7 +111,7 @@ def driver(workflows: Path) -> Iterator[Driver]:
     yield from _cloud(workflows)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def faulty_driver(workflows: Path) -> Iterator[Driver]:
     """Every fault knob on, with a fixed seed."""
     yield from _cloud(

@@ -3,6 +3,7 @@ delayed state events, throttled SubmitJob; still exactly one Batch job per Snake
 
 import pytest
 
+from tests.e2e.conftest import _cloud
 from tests.e2e.test_workflows import SAMPLES, _expected_sum, _summary
 
 pytestmark = pytest.mark.e2e
@@ -19,3 +20,20 @@ def test_all_fault_knobs_still_one_batch_job_per_snakemake_job(faulty_driver):
     outputs = faulty_driver.cloud.deployment.outputs
     # the knobs did fire: the submit function saw more deliveries than there were specs
     assert stats[outputs["SubmitFunctionName"]]["records"] > len(run.records)
+
+
+@pytest.fixture
+def deaf_driver(workflows):
+    """Batch's state-change events never arrive: every one is dropped (its own cloud, like every
+    driver here: one local cloud per process at a time)."""
+    yield from _cloud(workflows, batch={"event_drop_rate": 1.0})
+
+
+def test_lost_events_do_not_leave_jobs_awaited_forever(deaf_driver):
+    run = deaf_driver.run(
+        "demo.smk", "--config", "samples=1", "--aws-basic-batch-sls-reconcile-after-seconds", "5"
+    )
+    assert run.returncode == 0, run.output[-3000:]
+    assert "asked the control plane to check them with Batch" in run.output
+    assert {r.status for r in run.records} == {"SUCCEEDED"}
+    assert _summary(deaf_driver, run.run_id) == _expected_sum(1)

@@ -24,6 +24,7 @@ class Settings:
     secrets: str | None = None
     endpoint_url: str | None = None
     status_grace_seconds: int = 300
+    reconcile_after_seconds: int = 300
     run_id: str | None = None
 
 

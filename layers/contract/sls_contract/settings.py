@@ -15,3 +15,5 @@ class FunctionSettings(BaseSettings):
     # Run functions only (template.yaml sets them on those).
     stack_name: str = ""
     state_machine_arn: str = ""
+    # Reconcile function: a non-terminal job with no news for this long is checked with Batch.
+    reconcile_after_seconds: int = 900
