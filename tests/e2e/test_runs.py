@@ -114,8 +114,10 @@ def test_killing_the_coordinator_fails_the_run_and_terminates_its_jobs(runs_driv
     run_id = request["run_id"]
     # 2 vCPUs: the coordinator and one job run, the other two jobs wait RUNNABLE
     wait_until(
-        lambda: sum(r.status == "RUNNING" for r in runs_driver.records(run_id)) >= 2
-        and len(runs_driver.records(run_id)) == 4,
+        lambda: (
+            sum(r.status == "RUNNING" for r in runs_driver.records(run_id)) >= 2
+            and len(runs_driver.records(run_id)) == 4
+        ),
         120,
         "the coordinator and a job RUNNING, two more submitted",
     )
