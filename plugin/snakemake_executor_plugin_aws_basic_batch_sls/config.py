@@ -42,15 +42,16 @@ class ControlPlane:
 class Clients:
     """boto3 clients for one region / endpoint, created once."""
 
-    def __init__(self, region: str | None, endpoint_url: str | None) -> None:
+    def __init__(self, region: str | None, endpoint_url: str | None, config: Config = _RETRIES) -> None:
         self.session = boto3.session.Session(region_name=region)
         self.endpoint_url = endpoint_url
+        self.config = config
         self._clients: dict[str, Any] = {}
 
     def __call__(self, service: str) -> Any:
         if service not in self._clients:
             self._clients[service] = self.session.client(
-                service, endpoint_url=self.endpoint_url, config=_RETRIES
+                service, endpoint_url=self.endpoint_url, config=self.config
             )
         return self._clients[service]
 

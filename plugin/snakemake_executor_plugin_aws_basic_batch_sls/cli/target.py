@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from sls_contract import stack_outputs
 
+from .. import coordinator_mode
+from ..config import Clients
 from .errors import CliError
 
 DEFAULT_STACK = "aws-basic-batch-sls"  # samconfig.toml's stack_name and the local cloud's
@@ -19,20 +19,8 @@ DEFAULT_STACK = "aws-basic-batch-sls"  # samconfig.toml's stack_name and the loc
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=5, read_timeout=30)
 
 
-class Clients:
-    """boto3 clients for one region and endpoint, created once each."""
-
-    def __init__(self, region: str | None, endpoint_url: str | None) -> None:
-        self.session = boto3.session.Session(region_name=region)
-        self.endpoint_url = endpoint_url
-        self._clients: dict[str, Any] = {}
-
-    def __call__(self, service: str) -> Any:
-        if service not in self._clients:
-            self._clients[service] = self.session.client(
-                service, endpoint_url=self.endpoint_url, config=_CONFIG
-            )
-        return self._clients[service]
+def operator_clients(region: str | None, endpoint_url: str | None) -> Clients:
+    return Clients(region, endpoint_url, _CONFIG)
 
 
 @dataclass(frozen=True)
@@ -45,12 +33,7 @@ class Target:
     local: bool  # a custom endpoint (the local cloud): no AWS console links
 
     def console_url(self, execution_arn: str) -> str | None:
-        if self.local:
-            return None
-        return (
-            f"https://{self.region}.console.aws.amazon.com/states/home?region={self.region}"
-            f"#/v2/executions/details/{execution_arn}"
-        )
+        return None if self.local else coordinator_mode.console_url(self.region, execution_arn)
 
 
 def _outputs(clients: Clients, stack: str) -> dict[str, str]:
@@ -69,11 +52,11 @@ def _outputs(clients: Clients, stack: str) -> dict[str, str]:
 
 def resolve_target(stack: str, region: str | None, endpoint_url: str | None) -> Target:
     """The stack's Outputs give the jobs table and region; --region overrides the region."""
-    clients = Clients(region, endpoint_url)
+    clients = operator_clients(region, endpoint_url)
     outputs = _outputs(clients, stack)
     resolved = region or outputs.get(stack_outputs.REGION) or clients.session.region_name
     if resolved != clients.session.region_name:
-        clients = Clients(resolved, endpoint_url)
+        clients = operator_clients(resolved, endpoint_url)
     jobs_table = outputs.get(stack_outputs.JOBS_TABLE_NAME)
     if not jobs_table:
         raise CliError(
