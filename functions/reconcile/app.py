@@ -7,7 +7,7 @@ import time
 from datetime import UTC, datetime
 
 import boto3
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -18,14 +18,12 @@ from sls_contract.store import JobStore
 
 settings = FunctionSettings()
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
 batch = boto3.client("batch")
 store = JobStore(boto3.client("dynamodb"), settings.jobs_table_name, settings.record_ttl_days)
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     if "run_id" in event:
