@@ -10,6 +10,8 @@ import urllib.request
 
 from moto.server import ThreadedMotoServer
 
+from . import moto_sqs
+
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 # Dummy credentials: moto accepts anything; real ones must never reach it.
@@ -32,6 +34,7 @@ class MotoEndpoint:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
     def start(self) -> MotoEndpoint:
+        moto_sqs.install()
         # Step Functions service integrations call http://localhost:$MOTO_PORT (see DESIGN.md).
         os.environ["MOTO_PORT"] = str(self.port)
         self._server.start()
