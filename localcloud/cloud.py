@@ -44,6 +44,7 @@ class LocalCloud:
         self.batch_config = batch_config
         self.retry_delay = retry_delay
         self.endpoint = MotoEndpoint(port)
+        self._saved_env: dict[str, str | None] = {}
         self.deployment: Deployment | None = None
         self.lambdas: LambdaRuntime | None = None
         self.batch: Any = None
@@ -52,6 +53,9 @@ class LocalCloud:
     # -- lifecycle ----------------------------------------------------------------------------------
 
     def start(self) -> LocalCloud:
+        # This process's own boto3 clients (and moto's Step Functions integrations, via MOTO_PORT)
+        # talk to the local cloud while it runs; stop() puts the environment back as it was.
+        self._saved_env = {name: os.environ.get(name) for name in [*self.endpoint.client_env(), "MOTO_PORT"]}
         try:
             self.endpoint.start()
             os.environ.update(self.endpoint.client_env())
@@ -105,6 +109,11 @@ class LocalCloud:
         if self.batch is not None:
             self.batch.stop()
         self.endpoint.stop()
+        for name, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
         if self._own_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
 

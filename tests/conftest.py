@@ -64,6 +64,8 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
+    # In-process moto only: never an endpoint a local cloud in this process may have left behind.
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     return env
 
 

@@ -49,7 +49,7 @@ def test_up_prints_the_environment_and_ctrl_c_stops_everything():
     reader = threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True)
     reader.start()
     try:
-        wait_until(lambda: any("Ctrl-C stops" in line for line in lines), 120, "the local cloud to be up")
+        wait_until(lambda: any("Ctrl-C stops" in line for line in lines), 240, "the local cloud to be up")
         text = "".join(lines)
         port = int(re.search(r"export AWS_ENDPOINT_URL=http://127\.0\.0\.1:(\d+)", text).group(1))
         assert "snakemake --jobs 10 --executor aws-basic-batch-sls" in text
