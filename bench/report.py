@@ -74,11 +74,17 @@ def figures(results: list[RunResult], plan: dict) -> dict[str, Any]:
     table["import_baseline"] = {
         k[len(BASELINE_PREFIX) :]: v for k, v in imports.items() if k.startswith(BASELINE_PREFIX)
     }
-    first = {}
-    for r in results:  # the cold worker's first invocation, from the first run on each cloud
+    first: dict[str, list[str]] = {}
+    seen: set[str] = set()
+    for r in results:  # a cold worker's first invocation (the slowest worker's), once per local cloud
         for name, stats in r.lambda_delta.items():
-            if stats.get("first_invocation_seconds"):
-                first.setdefault(name, stats["first_invocation_seconds"])
+            if stats.get("first_invocation_seconds") and name not in seen:
+                seen.add(name)
+                kind = name.split("-")[-2]
+                label = f"{r.n}-job {'simulated' if r.simulated else 'real'} run"
+                first.setdefault(kind, []).append(
+                    f"{stats['first_invocation_seconds'] * 1000:.0f} ms ({label})"
+                )
     table["first_invocation"] = first
     return table
 
@@ -230,8 +236,35 @@ def render_markdown(table: dict[str, Any], results: list[RunResult], plan: dict,
     out += [f"- {kind} handler cold import: {seconds * 1000:.0f} ms (fresh worker process, the module and "
             "everything it does at module level, clients included; median of 3 fresh processes, one at a time)" for kind, seconds in sorted(table["imports"].items())]  # fmt: skip
     out += [f"- for comparison, in a fresh process: {kind}: {seconds * 1000:.0f} ms" for kind, seconds in table.get("import_baseline", {}).items()]  # fmt: skip
-    out += [f"- {name.split('-')[-2]}: first invocation of a cold worker {seconds * 1000:.0f} ms wall (nothing is deferred from import to it)" for name, seconds in sorted(table.get("first_invocation", {}).items())]  # fmt: skip
+    out += [f"- {kind}: first invocation of a freshly started worker, wall: {', '.join(values)}. Nothing is deferred from import to it; it includes waiting on the local cloud, busiest when the first run starts" for kind, values in sorted(table.get("first_invocation", {}).items())]  # fmt: skip
     out += [
+        "",
+        "## Where the local cloud, not the plugin, sets the pace",
+        "",
+        "- moto (SQS, DynamoDB, EventBridge, Lambda API) and the local Batch share one Python process, so one "
+        "core under the GIL serves every Lambda worker, Snakemake and the simulated jobs. At 1,000 jobs its "
+        "time goes mostly to serialising DynamoDB responses and parsing update expressions (sampled with "
+        "py-spy): about 100 UpdateItem/s over HTTP, so the record function's roughly five conditional writes "
+        "per job (one per state change) take about a minute of moto's time per 1,000 jobs. This plugin's "
+        "detection and makespan at 1,000 jobs include that queueing (event -> SQS -> record worker -> "
+        "DynamoDB -> the next status Query); on AWS those are managed services with no such shared queue.",
+        "- moto's SQS computed every queue attribute, three full scans of the queue, for each message sent "
+        "and each message received, so a call cost O(n^2) at n queued messages. The local cloud takes those "
+        "two scans out (`localcloud/moto_sqs.py`, same results); what remains is one scan per call.",
+        "- Lambda workers: as many per SQS-mapped function as the template's concurrency (the submit "
+        "function: MaximumConcurrency 5 = SubmitConcurrency), capped at 5; the record function has no "
+        "concurrency setting, so it gets one execution environment here where Lambda would scale it out.",
+        "- Handler CPU is measured in the Lambda worker process only (client side); moto's own work is in "
+        "the benchmark process and is not counted in it. The machine has 2 cores shared by everything above.",
+        "- Handler CPU per job is botocore's cost per AWS call times the calls a job needs: the submit "
+        "function needs a lease (UpdateItem), SubmitJob, the job id (UpdateItem) and the cancel re-read "
+        "(BatchGetItem); the record function one conditional UpdateItem per state change. At 2-3 ms of "
+        "client CPU per call on this machine (request building, endpoint resolution, SigV4, HTTP, parsing), "
+        "≤ 2 ms per job is out of reach for any handler that makes even one call per job; the part that is "
+        'the handler\'s own ("the rest" above) is about 1-2.5 ms.',
+        "- Cold import: `import boto3` alone, in a fresh process on this machine, costs about as much as the "
+        "whole 250 ms target, and creating two clients (service model and endpoint rules loading) as much "
+        "again; see the figures above. Module-level clients are kept (they belong to Lambda's init phase).",
         "",
         "## How it is measured",
         "",
