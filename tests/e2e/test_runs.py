@@ -13,7 +13,8 @@ from localcloud.cloud import DATA_BUCKET
 from sls_contract import stack_outputs
 from sls_contract.run_record import COORDINATOR_JOB_ID, RUN_TERMINAL, RunRecord, RunStatus
 from sls_contract.run_store import RunStore
-from tests.e2e.conftest import Driver, _cloud, wait_until
+from tests.e2e.conftest import Driver, _cloud
+from tests.support.polling import wait_until
 
 pytestmark = pytest.mark.e2e
 

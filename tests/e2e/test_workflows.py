@@ -7,7 +7,7 @@ import pytest
 
 from localcloud.batch import active_runtime
 from localcloud.cloud import DATA_BUCKET
-from tests.e2e.conftest import wait_until
+from tests.support.polling import wait_until
 
 pytestmark = pytest.mark.e2e
 

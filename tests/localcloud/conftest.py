@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -17,20 +16,14 @@ from botocore.config import Config
 from moto.server import ThreadedMotoServer
 
 from localcloud.batch import BatchRuntime, BatchRuntimeConfig, install, uninstall
+from tests.support.polling import wait_until
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 15.0) -> Any:
+    return wait_until(predicate, timeout, interval=0.05)
+
 
 REGION = "us-east-1"
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 15.0, interval: float = 0.05) -> Any:
-    """Poll ``predicate`` until it returns something truthy; fail the test at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s: {predicate}")
-        time.sleep(interval)
 
 
 def _free_port() -> int:

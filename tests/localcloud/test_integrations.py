@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import time
 import uuid
 import zipfile
 from collections.abc import Callable, Iterator
@@ -14,9 +13,16 @@ from typing import Any
 import pytest
 
 from localcloud.cloud import LocalCloud
+from tests.support.polling import wait_until
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 60.0) -> Any:
+    return wait_until(predicate, timeout, interval=0.2)
+
 
 PROBE_HANDLER = """
 import json, os, boto3
+
 
 def handler(event, context):
     boto3.client("sqs").send_message(
@@ -28,17 +34,6 @@ def handler(event, context):
     n = event.get("n", 0) if isinstance(event, dict) else 0
     return {"doubled": n * 2, "greeting": os.environ["GREETING"]}
 """
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 60.0, interval: float = 0.2) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        time.sleep(interval)
 
 
 class Queue:
