@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from moto.core.exceptions import JsonRESTError
@@ -24,13 +25,14 @@ class TooManyRequestsException(JsonRESTError):
 class SubmitGate:
     """Decides whether a SubmitJob call is throttled: a seeded coin flip, then a token bucket."""
 
-    def __init__(self, config: BatchRuntimeConfig) -> None:
+    def __init__(self, config: BatchRuntimeConfig, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
         self._rate = config.submit_throttle_rate
         self._tps = config.submit_tps
         self._rng = random.Random(f"{config.seed}:submit")
         self._lock = threading.Lock()
         self._tokens = float(config.submit_tps or 0.0)
-        self._last = time.monotonic()
+        self._last = clock()
 
     def check(self) -> None:
         """Raise TooManyRequestsException when this call is to be throttled."""
@@ -39,7 +41,7 @@ class SubmitGate:
                 raise TooManyRequestsException()
             if self._tps is None:
                 return
-            now = time.monotonic()
+            now = self._clock()
             self._tokens = min(float(self._tps), self._tokens + (now - self._last) * self._tps)
             self._last = now
             if self._tokens < 1.0:

@@ -180,13 +180,45 @@ def test_submit_throttle_rate_throttles_about_that_fraction(runtime_factory: Any
     assert set(outcomes) == {"ok", "TooManyRequestsException"}
 
 
+def test_submit_tps_token_bucket_refills_at_the_quota() -> None:
+    from localcloud.batch.config import BatchRuntimeConfig
+    from localcloud.batch.faults import SubmitGate, TooManyRequestsException
+
+    now = [100.0]
+    gate = SubmitGate(BatchRuntimeConfig(submit_tps=50), clock=lambda: now[0])
+
+    def admitted(calls: int) -> int:
+        count = 0
+        for _ in range(calls):
+            try:
+                gate.check()
+                count += 1
+            except TooManyRequestsException:
+                pass
+        return count
+
+    assert admitted(80) == 50  # a full bucket: one second's worth, then 429s
+    now[0] += 0.5
+    assert admitted(80) == 25  # refills at 50 per second
+    now[0] += 10.0
+    assert admitted(80) == 50  # never holds more than one second's worth
+
+
 def test_submit_tps_quota_throttles_a_burst(runtime_factory: Any, batch_setup: Any) -> None:
+    import time
     from concurrent.futures import ThreadPoolExecutor
 
-    runtime_factory(submit_tps=50, simulate=True, simulate_seconds=0, event_drop_rate=1.0)
-    with ThreadPoolExecutor(max_workers=16) as pool:
-        outcomes = list(pool.map(lambda i: _try_submit(batch_setup, f"tps-{i}"), range(120)))
-    assert outcomes.count("ok") >= 50
+    # A quota low enough that any machine submits faster than it: 40 calls would need 7 s to all pass.
+    tps = 5
+    runtime_factory(submit_tps=tps, simulate=True, simulate_seconds=0, event_drop_rate=1.0)
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = list(pool.map(lambda i: _try_submit(batch_setup, f"tps-{i}"), range(40)))
+    elapsed = time.monotonic() - started
+    accepted = outcomes.count("ok")
+    assert set(outcomes) <= {"ok", "TooManyRequestsException"}
+    assert accepted >= tps
+    assert accepted <= tps + tps * elapsed + 1, (accepted, elapsed)
     assert outcomes.count("TooManyRequestsException") > 0
 
 
