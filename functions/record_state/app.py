@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from sls_contract.recorder import record_state_change
+from sls_contract.recorder import EventBatch
 from sls_contract.settings import FunctionSettings
 from sls_contract.store import JobStore
 
@@ -20,10 +20,11 @@ logger = Logger()
 metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.SQS)
 store = JobStore(boto3.client("dynamodb"), settings.jobs_table_name, settings.record_ttl_days)
+current = EventBatch()
 
 
 def record_handler(record: SQSRecord) -> None:
-    result = record_state_change(store, record.body)
+    result = current.record(store, record.message_id, record.body)
     logger.info(
         "state change handled",
         extra={"outcome": result.outcome, "keys": result.keys, "status": result.status},
@@ -34,6 +35,14 @@ def record_handler(record: SQSRecord) -> None:
 @logger.inject_lambda_context
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    global current
+    # Parse the whole delivery first, so a job's events but its latest cost no write.
+    # A malformed record is left out here and fails on its own in record_handler.
+    current = EventBatch.of(
+        (r["messageId"], r["body"])
+        for r in event.get("Records", [])
+        if isinstance(r, dict) and isinstance(r.get("messageId"), str) and isinstance(r.get("body"), str)
+    )
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )

@@ -12,6 +12,7 @@ import pytest
 
 from sls_contract.record import JobRecord
 from sls_contract.status import JobStatus
+from tests.support.aws_calls import error_response, on_call, record_calls
 from tests.support.events import load_event, sqs_record, state_change, state_events
 from tests.support.specs import minimal_spec, model
 
@@ -26,6 +27,15 @@ FAILED_REASON = "Essential container in task exited: OutOfMemoryError: Container
 
 def deliver(app: ModuleType, context: Any, *events: dict[str, Any]) -> dict[str, Any]:
     return app.lambda_handler(state_events(*events), context)
+
+
+def deliver_each(app: ModuleType, context: Any, *events: dict[str, Any]) -> list[dict[str, Any]]:
+    """One delivery per event: events of a job within one delivery collapse to the latest, so order
+    across deliveries is what exercises the table's conditional writes."""
+    return [deliver(app, context, event) for event in events]
+
+
+NO_FAILURES = {"batchItemFailures": []}
 
 
 def record_of(app: ModuleType, run_id: str, job_id: str) -> JobRecord | None:
@@ -102,10 +112,10 @@ def test_every_order_with_duplicates_and_no_submit_record_ends_succeeded(
         job_id = f"job-order-{index:02d}"
         events = lifecycle("run-1", job_id)
         sequence = [events[name] for name in order]
-        response = deliver(record_app, lambda_context, *sequence, *reversed(sequence))
+        responses = deliver_each(record_app, lambda_context, *sequence, *reversed(sequence))
 
         # THEN the record holds the final state with everything the events told
-        assert response == {"batchItemFailures": []}
+        assert responses == [NO_FAILURES] * 8
         assert_succeeded(record_of(record_app, "run-1", job_id), f"order {order}")
         # AND a late redelivery of the spec can no longer claim it (Batch already has the job)
         assert record_app.store.claim(model(minimal_spec(job_id=job_id)), "late", 0) is False
@@ -133,10 +143,9 @@ def test_every_order_with_the_submit_functions_writes_interleaved(
         sequence = [events[name] for name in order]
 
         # WHEN its mark_submitted lands after `split` of the events
-        if sequence[:split]:
-            deliver(record_app, lambda_context, *sequence[:split])
+        deliver_each(record_app, lambda_context, *sequence[:split])
         record_app.store.mark_submitted(spec, JOB_ID, JOB_ARN)
-        deliver(record_app, lambda_context, *sequence[split:], sequence[0])
+        deliver_each(record_app, lambda_context, *sequence[split:], sequence[0])
 
         # THEN the events' final state stands, beside what only the submit function knows
         record = record_of(record_app, "run-1", job_id)
@@ -158,9 +167,8 @@ def test_failed_reason_and_exit_code_are_carried_in_every_order(
         job_id = f"job-failed-{index}"
         events = lifecycle("run-1", job_id)
 
-        assert deliver(record_app, lambda_context, *(events[name] for name in order)) == {
-            "batchItemFailures": []
-        }
+        responses = deliver_each(record_app, lambda_context, *(events[name] for name in order))
+        assert responses == [NO_FAILURES] * len(order)
 
         record = record_of(record_app, "run-1", job_id)
         assert (
@@ -183,9 +191,7 @@ def test_a_late_running_after_succeeded_is_a_no_op(record_app: ModuleType, lambd
     deliver(record_app, lambda_context, events["succeeded"])
     before = record_of(record_app, "run-1", "job-00000001")
 
-    assert deliver(record_app, lambda_context, events["running"], events["failed"]) == {
-        "batchItemFailures": []
-    }
+    assert deliver_each(record_app, lambda_context, events["running"], events["failed"]) == [NO_FAILURES] * 2
 
     assert record_of(record_app, "run-1", "job-00000001") == before
 
@@ -198,9 +204,8 @@ def test_a_retried_job_lands_on_its_final_attempt_in_every_order(
         job_id = f"job-retry-{index:03d}"
         events = retry_lifecycle("run-1", job_id)
 
-        assert deliver(record_app, lambda_context, *(events[name] for name in order)) == {
-            "batchItemFailures": []
-        }
+        responses = deliver_each(record_app, lambda_context, *(events[name] for name in order))
+        assert responses == [NO_FAILURES] * len(order)
 
         record = record_of(record_app, "run-1", job_id)
         assert (
@@ -282,3 +287,61 @@ def test_the_sample_sqs_wrapped_event_is_recorded(
     assert record_app.lambda_handler(load_event(name), lambda_context) == {"batchItemFailures": []}
 
     assert_succeeded(record_of(record_app, "run-20260101T000000-3f9a", "j0001-a1b2c3d4e5f6"), name)
+
+
+def test_a_jobs_events_in_one_delivery_cost_one_write(record_app: ModuleType, lambda_context: Any) -> None:
+    # GIVEN two jobs' whole lifecycles in one delivery, shuffled, one event duplicated
+    writes = record_calls(record_app.store.client, "UpdateItem")
+    first, second = lifecycle("run-1", "job-00000001"), lifecycle("run-1", "job-00000002")
+    batch = [
+        first["running"],
+        second["runnable"],
+        first["succeeded"],
+        first["runnable"],
+        second["failed"],
+        second["running"],
+        first["succeeded"],
+    ]
+
+    # WHEN the record function handles it
+    assert deliver(record_app, lambda_context, *batch) == NO_FAILURES
+
+    # THEN each job's record took one write, from the event furthest along, and holds all it says
+    assert sorted(w["Key"]["job_id"]["S"] for w in writes) == ["job-00000001", "job-00000002"]
+    assert_succeeded(record_of(record_app, "run-1", "job-00000001"), "collapsed delivery")
+    assert record_of(record_app, "run-1", "job-00000002").status == JobStatus.FAILED
+
+
+def test_when_the_latest_events_write_fails_only_it_is_retried_and_it_carries_the_rest(
+    record_app: ModuleType, lambda_context: Any
+) -> None:
+    # GIVEN a job's events in one delivery, and DynamoDB throttling writes (beyond botocore's retries)
+    events = lifecycle("run-1", "job-00000001")
+    throttled = [True]
+    on_call(
+        record_app.store.client,
+        "UpdateItem",
+        lambda _body: (
+            error_response(
+                "ProvisionedThroughputExceededException",
+                "Rate of requests exceeds the allowed throughput.",
+                400,
+            )
+            if throttled[0]
+            else None
+        ),
+    )
+    batch = state_events(events["runnable"], events["succeeded"], events["running"])
+    winner = batch["Records"][1]["messageId"]
+
+    # WHEN the record function handles it
+    response = record_app.lambda_handler(batch, lambda_context)
+
+    # THEN only the latest event's message goes back to the queue (the others said nothing more)
+    assert response == {"batchItemFailures": [{"itemIdentifier": winner}]}
+    assert record_of(record_app, "run-1", "job-00000001") is None
+
+    # AND its redelivery alone, once DynamoDB accepts writes again, makes the record whole
+    throttled[0] = False
+    assert record_app.lambda_handler({"Records": [batch["Records"][1]]}, lambda_context) == NO_FAILURES
+    assert_succeeded(record_of(record_app, "run-1", "job-00000001"), "retried latest event")

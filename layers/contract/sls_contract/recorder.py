@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from pydantic import ValidationError
 
 from .errors import describe_validation_error
-from .events import parse_state_change
+from .events import BatchJobStateChange, parse_state_change
 from .record import JOB_ID_ENV, RUN_ID_ENV
+from .status import progress
 from .store import JobStore
 
 
@@ -19,6 +21,7 @@ class Recorded(StrEnum):
     STALE = "STALE"  # duplicate, older than what the record holds, or after a terminal state
     FOREIGN = "FOREIGN"  # a job this stack did not submit (same queue, someone else's job)
     UNREADABLE = "UNREADABLE"  # recorded as FAILED on the job it names, with the reason
+    SUPERSEDED = "SUPERSEDED"  # a later event of the same job in the same batch carries all it says
 
 
 @dataclass(frozen=True)
@@ -38,18 +41,66 @@ def _keys_from_raw(body: str) -> tuple[str, str] | None:
         return None
 
 
-def record_state_change(store: JobStore, body: str) -> RecordResult:
+def _parse(body: str) -> BatchJobStateChange | ValidationError:
     try:
-        event = parse_state_change(body)
+        return parse_state_change(body)
     except ValidationError as exc:
+        return exc
+
+
+def _apply(store: JobStore, body: str, parsed: BatchJobStateChange | ValidationError) -> RecordResult:
+    if isinstance(parsed, ValidationError):
         keys = _keys_from_raw(body)
         if keys is None:
             return RecordResult(Recorded.FOREIGN)
-        reason = f"unreadable Batch state-change event: {describe_validation_error(exc)}"
+        reason = f"unreadable Batch state-change event: {describe_validation_error(parsed)}"
         store.mark_failed(*keys, reason)
         return RecordResult(Recorded.UNREADABLE, keys=keys)
-    keys = event.detail.record_keys()
+    keys = parsed.detail.record_keys()
     if keys is None:
-        return RecordResult(Recorded.FOREIGN, status=event.detail.status)
-    applied = store.apply_state_change(event.detail)
-    return RecordResult(Recorded.APPLIED if applied else Recorded.STALE, keys, event.detail.status)
+        return RecordResult(Recorded.FOREIGN, status=parsed.detail.status)
+    applied = store.apply_state_change(parsed.detail)
+    return RecordResult(Recorded.APPLIED if applied else Recorded.STALE, keys, parsed.detail.status)
+
+
+def record_state_change(store: JobStore, body: str) -> RecordResult:
+    return _apply(store, body, _parse(body))
+
+
+@dataclass
+class EventBatch:
+    """The events of one delivery, each parsed once, with every job's events but its latest superseded.
+
+    A record is written from one event's detail alone (status, attempts, exit code, reason, log
+    stream, times), and Batch puts the job's whole state in every event; so of several events of a
+    job in one batch only the one furthest along needs a write: the others would be overwritten by
+    it, or refused as stale. A burst of RUNNABLE -> STARTING -> RUNNING costs one write, not three.
+    If that write fails, its message is retried, and it alone carries everything the others said.
+    """
+
+    parsed: dict[str, BatchJobStateChange | ValidationError] = field(default_factory=dict)
+    winners: dict[tuple[str, str], str] = field(default_factory=dict)  # job keys -> message id
+
+    @classmethod
+    def of(cls, messages: Iterable[tuple[str, str]]) -> EventBatch:
+        """From (message id, body) pairs in delivery order; on ties the first one delivered wins."""
+        batch = cls()
+        best: dict[tuple[str, str], int] = {}
+        for message_id, body in messages:
+            parsed = batch.parsed[message_id] = _parse(body)
+            if isinstance(parsed, ValidationError) or (keys := parsed.detail.record_keys()) is None:
+                continue
+            rank = progress(parsed.detail.status, len(parsed.detail.attempts))
+            if keys not in best or rank > best[keys]:
+                best[keys], batch.winners[keys] = rank, message_id
+        return batch
+
+    def record(self, store: JobStore, message_id: str, body: str) -> RecordResult:
+        parsed = self.parsed.get(message_id)
+        if parsed is None:  # not part of the batch this was built from: handle on its own
+            return record_state_change(store, body)
+        if not isinstance(parsed, ValidationError):
+            keys = parsed.detail.record_keys()
+            if keys is not None and self.winners.get(keys) != message_id:
+                return RecordResult(Recorded.SUPERSEDED, keys, parsed.detail.status)
+        return _apply(store, body, parsed)
