@@ -53,6 +53,19 @@ def record_handler(record: SQSRecord) -> None:
 @logger.inject_lambda_context
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
-    )
+    try:
+        return process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )
+    finally:
+        # One fresh cancel read for the whole delivery, after its last SubmitJob.
+        recheck = submitter.recheck_cancels()
+        logger.remove_keys(list(_RECORD_KEYS))
+        if recheck.terminated:
+            logger.warning(
+                "run cancelled during submission: jobs terminated",
+                extra={"batch_job_ids": recheck.terminated, "errors": recheck.errors},
+            )
+            metrics.add_metric(
+                name="JobsTerminatedAfterCancel", unit=MetricUnit.Count, value=len(recheck.terminated)
+            )

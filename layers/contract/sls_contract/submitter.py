@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -24,10 +24,10 @@ from .submit_request import build_submit_job_request
 # lease made that redelivery a DUPLICATE, which deleted the spec's only message.)
 CLAIM_LEASE_SECONDS = 120
 # How long a fresh "this run is not cancelled" read may stand in for the check before SubmitJob.
-# That check only saves a Batch job; the read after SubmitJob (always fresh) is what guarantees a
-# cancel is never missed: either it sees the mark, or the job's id was written before the mark and
-# cancel_run's scan finds and terminates it. So a batch of specs of one run costs one read each,
-# not two.
+# That check only saves a Batch job; the read after SubmitJob (always fresh, see recheck_cancels)
+# is what guarantees a cancel is never missed: either it sees the mark, or every job id it covers
+# was written before the mark and cancel_run's scan finds and terminates it. So a delivery of
+# specs of one run costs about two reads in all, not two per spec.
 CANCEL_CHECK_REUSE_SECONDS = 2.0
 
 
@@ -36,6 +36,12 @@ class Outcome(StrEnum):
     DUPLICATE = "DUPLICATE"  # another delivery of the same spec owns or made the job
     FAILED = "FAILED"  # recorded as FAILED with the reason; never retried
     CANCELLED = "CANCELLED"  # the run was cancelled; recorded as FAILED, never submitted
+
+
+@dataclass
+class RecheckResult:
+    terminated: list[str] = field(default_factory=list)  # Batch job ids of runs cancelled meanwhile
+    errors: list[str] = field(default_factory=list)  # what TerminateJobs refused
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,7 @@ class Submitter:
         self.definitions = definitions
         self._clock = clock
         self._not_cancelled_at: dict[str, float] = {}  # run id -> when a fresh read said "not cancelled"
+        self._unchecked: list[tuple[str, str]] = []  # (run id, Batch job id) made since the last recheck
 
     def _cancelled(self, run_id: str, fresh: bool) -> str | None:
         """The run's cancel reason, or None. Not fresh: a recent "not cancelled" read may answer."""
@@ -103,11 +110,31 @@ class Submitter:
             raise
         batch_job_id = response["jobId"]
         self.store.mark_submitted(spec, batch_job_id, response.get("jobArn"))
-        # Close the race with a cancel that arrived while we were calling SubmitJob: always read.
-        cancelled = self._cancelled(spec.run_id, fresh=True)
-        if cancelled is not None:
-            terminate_jobs(self.batch, [batch_job_id], cancelled)
+        self._unchecked.append((spec.run_id, batch_job_id))
         return SubmitResult(Outcome.SUBMITTED, batch_job_id=batch_job_id)
+
+    def recheck_cancels(self) -> RecheckResult:
+        """Close the race with a cancel that arrived while SubmitJob was on its way: one fresh read of
+        the cancel marks of every run submitted to since the last recheck, and TerminateJobs for the
+        jobs of cancelled runs. Call after the last SubmitJob of a delivery, before returning it.
+
+        If the read fails the jobs stay due for the next recheck and the error propagates.
+        """
+        if not self._unchecked:
+            return RecheckResult()
+        runs = {run_id for run_id, _ in self._unchecked}
+        read_at = self._clock()
+        cancelled = self.store.cancelled_runs(runs)
+        unchecked, self._unchecked = self._unchecked, []
+        for run_id in runs - cancelled.keys():
+            self._not_cancelled_at[run_id] = read_at
+        result = RecheckResult()
+        for run_id, reason in cancelled.items():
+            self._not_cancelled_at.pop(run_id, None)
+            job_ids = [job_id for run, job_id in unchecked if run == run_id]
+            result.terminated.extend(job_ids)
+            result.errors.extend(terminate_jobs(self.batch, job_ids, reason))
+        return result
 
 
 # Specs too broken to name their own run land here, keyed by the SQS message id, so they are still
