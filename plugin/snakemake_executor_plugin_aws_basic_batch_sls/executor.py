@@ -157,10 +157,7 @@ class Executor(RemoteExecutor):
             encoded = encode([spec for _, spec in specs])
         except SpecTooLarge as exc:
             raise WorkflowError(str(exc)) from exc
-        try:
-            refused = send_specs(self.clients("sqs"), self.plane.queue_url, encoded)
-        except (ClientError, BotoCoreError) as exc:
-            raise WorkflowError(f"cannot send job specs to {self.plane.queue_url}: {exc}") from exc
+        refused = send_specs(self.clients("sqs"), self.plane.queue_url, encoded)
         sent_at = time.time()
         for job, spec in specs:
             info = SubmittedJobInfo(

@@ -4,7 +4,7 @@ import boto3
 import pytest
 
 from snakemake_executor_plugin_aws_basic_batch_sls.sender import SpecTooLarge, encode, send_specs
-from tests.support.aws_calls import ok_response, on_call, record_calls
+from tests.support.aws_calls import error_response, ok_response, on_call, record_calls
 from tests.support.specs import minimal_spec, model
 
 
@@ -16,7 +16,7 @@ def test_send_message_batch_in_groups_of_ten(jobs_queue):
     sqs = boto3.client("sqs")
     calls = record_calls(sqs, "SendMessageBatch")
     assert send_specs(sqs, jobs_queue.url, encode(_specs(25))) == {}
-    assert [len(c["Entries"]) for c in calls] == [10, 10, 5]
+    assert sorted(len(c["Entries"]) for c in calls) == [5, 10, 10]
     attributes = sqs.get_queue_attributes(
         QueueUrl=jobs_queue.url, AttributeNames=["ApproximateNumberOfMessages"]
     )
@@ -74,3 +74,28 @@ def test_persistent_partial_failures_are_reported_per_job(jobs_queue):
     specs = _specs(3)
     on_call(sqs, "SendMessageBatch", _refuse(specs[2].job_id, times=99))
     assert send_specs(sqs, jobs_queue.url, encode(specs)) == {specs[2].job_id: "InternalError: busy"}
+
+
+def test_a_call_that_fails_after_retries_fails_only_its_own_jobs(jobs_queue):
+    # GIVEN 25 specs (three calls), and SQS answering one of the calls with an error every time
+    sqs = boto3.client("sqs")
+    specs = _specs(25)
+    doomed = {spec.job_id for spec in specs[10:20]}
+    on_call(
+        sqs,
+        "SendMessageBatch",
+        lambda body: (
+            error_response("AccessDenied", "not allowed", 403)
+            if {e["Id"] for e in body["Entries"]} == doomed
+            else None
+        ),
+    )
+
+    # WHEN they are sent, THEN exactly that call's jobs are reported, with the reason; the rest are queued
+    refused = send_specs(sqs, jobs_queue.url, encode(specs))
+    assert set(refused) == doomed
+    assert all("AccessDenied" in reason and jobs_queue.url in reason for reason in refused.values())
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=jobs_queue.url, AttributeNames=["ApproximateNumberOfMessages"]
+    )
+    assert attributes["Attributes"]["ApproximateNumberOfMessages"] == "15"
