@@ -189,6 +189,9 @@ def test_event_sources_report_partial_batch_failures(template: dict[str, Any], f
     assert len(mappings) == 1
     assert mappings[0]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert mappings[0]["EventSourceArn"] == {"Fn::GetAtt": [QUEUE_OF_FUNCTION[function], "Arn"]}
+    # bounded scaling, set by a stack parameter (the local cloud runs that many workers, up to its cap)
+    limit = mappings[0]["ScalingConfig"]["MaximumConcurrency"]
+    assert set(limit) == {"Ref"} and 2 <= parameter_default(template, limit) <= 1000
 
 
 def test_the_state_change_rule_matches_the_contracts_event(template: dict[str, Any]) -> None:
