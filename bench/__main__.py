@@ -34,7 +34,8 @@ def _cloud(simulated: bool, seconds: float = 1.0) -> LocalCloud:
         on_simulated_success=OutputWriter(),
         image_dirs={"*": HERE},
     )
-    return LocalCloud(batch_config=config)
+    # DynamoDB in a moto process of its own, as it is a service apart on AWS (localcloud/dynamodb_server.py).
+    return LocalCloud(batch_config=config, dynamodb_process=True)
 
 
 def _say(text: str) -> None:

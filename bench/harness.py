@@ -206,7 +206,7 @@ def run_workload(
     ]  # fmt: skip
     env = {
         **os.environ,
-        **cloud.endpoint.client_env(),
+        **cloud.client_env(),
         **RETRY_ENV,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(PROBE_DIR), os.environ.get("PYTHONPATH")])),
         "BENCH_PROBE_OUT": str(probe_out),

@@ -33,7 +33,7 @@ BASELINE_PREFIX = "baseline: "
 
 def baseline_seconds(cloud: LocalCloud, samples: int = 3) -> dict[str, float]:
     """What no handler can avoid here: `import boto3`, and that plus a DynamoDB and a Batch client."""
-    env = {**os.environ, **cloud.endpoint.client_env()}
+    env = {**os.environ, **cloud.client_env()}
     runs = [
         json.loads(
             subprocess.run(
@@ -55,7 +55,7 @@ def handler_import_seconds(cloud: LocalCloud, samples: int = 3) -> dict[str, flo
         config: dict[str, Any] = lam.get_function_configuration(FunctionName=name)
         env = {
             **os.environ,
-            **cloud.endpoint.client_env(),
+            **cloud.client_env(),
             **{k: str(v) for k, v in config.get("Environment", {}).get("Variables", {}).items()},
             "PYTHONPATH": str(REPO_ROOT),
         }

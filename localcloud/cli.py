@@ -79,7 +79,7 @@ def demo(args: argparse.Namespace) -> int:
         ]  # fmt: skip
         console.rule(f"snakemake (run {run_id}): {args.samples * 2 + 2} jobs")
         console.print(" ".join(command[2:]), style="dim")
-        env = {**os.environ, **cloud.endpoint.client_env()}
+        env = {**os.environ, **cloud.client_env()}
         code = _run_to_end(command, workdir, env)
         console.rule("jobs recorded in DynamoDB")
         table = cloud.deployment.outputs[stack_outputs.JOBS_TABLE_NAME]
@@ -104,7 +104,7 @@ def up(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        env = cloud.endpoint.client_env()
+        env = cloud.client_env()
         console.print("\n[bold]In another shell:[/]")
         for name, value in env.items():
             console.print(f"export {name}={value}", highlight=False)

@@ -12,7 +12,9 @@ from typing import Any
 
 import boto3
 
+from . import dynamodb_server
 from .deploy import Deployment, deploy
+from .dynamodb_server import DynamoDBServer
 from .endpoint import REGION, MotoEndpoint
 from .lambda_runtime import DEFAULT_MAX_CONCURRENCY, LambdaRuntime
 
@@ -32,6 +34,7 @@ class LocalCloud:
         sqs_duplicate_rate: float = 0.0,
         seed: int = 0,
         lambda_max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        dynamodb_process: bool = False,
     ) -> None:
         # Lambda workers per SQS-mapped function: the template's concurrency, capped by this knob.
         self.lambda_max_concurrency = lambda_max_concurrency
@@ -44,6 +47,8 @@ class LocalCloud:
         self.batch_config = batch_config
         self.retry_delay = retry_delay
         self.endpoint = MotoEndpoint(port)
+        # DynamoDB in a moto process of its own (see dynamodb_server): for load, as in the benchmark.
+        self.dynamodb = DynamoDBServer(self.workdir / "dynamodb-server.log") if dynamodb_process else None
         self._saved_env: dict[str, str | None] = {}
         self.deployment: Deployment | None = None
         self.lambdas: LambdaRuntime | None = None
@@ -55,16 +60,22 @@ class LocalCloud:
     def start(self) -> LocalCloud:
         # This process's own boto3 clients (and moto's Step Functions integrations, via MOTO_PORT)
         # talk to the local cloud while it runs; stop() puts the environment back as it was.
-        self._saved_env = {name: os.environ.get(name) for name in [*self.endpoint.client_env(), "MOTO_PORT"]}
+        names = [*self.endpoint.client_env(), dynamodb_server.ENDPOINT_ENV, "MOTO_PORT"]
+        self._saved_env = {name: os.environ.get(name) for name in names}
         try:
             self.endpoint.start()
-            os.environ.update(self.endpoint.client_env())
+            if self.dynamodb is not None:
+                self.dynamodb.start()
+            os.environ.pop(dynamodb_server.ENDPOINT_ENV, None)
+            os.environ.update(self.client_env())
             self.batch = self._install_batch()
             self.deployment = deploy(self.session(), self.stack_name, self.max_vcpus)
+            if self.dynamodb is not None:
+                self._mirror_tables()
             self.session().client("s3").create_bucket(Bucket=DATA_BUCKET)
             self.lambdas = LambdaRuntime(
                 self.deployment,
-                self.endpoint.client_env(),
+                self.client_env(),
                 self.workdir / "lambda",
                 self.retry_delay,
                 duplicate_rate=self.sqs_duplicate_rate,
@@ -91,7 +102,7 @@ class LocalCloud:
             "work_root": self.workdir / "batch",
             "base_env": {
                 **config.base_env,
-                **self.endpoint.client_env(),
+                **self.client_env(),
                 "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""),
             },
         }
@@ -99,7 +110,17 @@ class LocalCloud:
     def _install_integrations(self) -> Any:
         from .integrations import install
 
-        return install(self.deployment, self.endpoint.client_env(), self.workdir / "lambda-invoke")
+        return install(self.deployment, self.client_env(), self.workdir / "lambda-invoke")
+
+    def _mirror_tables(self) -> None:
+        cfn = self.client("cloudformation")
+        tables = [
+            r["PhysicalResourceId"]
+            for r in cfn.list_stack_resources(StackName=self.stack_name)["StackResourceSummaries"]
+            if r.get("ResourceType") == "AWS::DynamoDB::Table"
+        ]
+        main = self.session().client("dynamodb", endpoint_url=self.endpoint.url)
+        self.dynamodb.mirror_tables(main, self.client("dynamodb"), tables)
 
     def stop(self) -> None:
         if self.integrations is not None:
@@ -108,6 +129,8 @@ class LocalCloud:
             self.lambdas.stop()
         if self.batch is not None:
             self.batch.stop()
+        if self.dynamodb is not None:
+            self.dynamodb.stop()
         self.endpoint.stop()
         for name, value in self._saved_env.items():
             if value is None:
@@ -125,6 +148,18 @@ class LocalCloud:
 
     # -- what clients need --------------------------------------------------------------------------
 
+    def client_env(self) -> dict[str, str]:
+        """What a process needs in its environment to use this local cloud with boto3."""
+        env = self.endpoint.client_env()
+        if self.dynamodb is not None:
+            env[dynamodb_server.ENDPOINT_ENV] = self.dynamodb.url
+        return env
+
+    def endpoint_url(self, service: str) -> str:
+        if service == "dynamodb" and self.dynamodb is not None:
+            return self.dynamodb.url
+        return self.endpoint.url
+
     def session(self) -> boto3.session.Session:
         env = self.endpoint.client_env()
         return boto3.session.Session(
@@ -134,7 +169,7 @@ class LocalCloud:
         )
 
     def client(self, service: str) -> Any:
-        return self.session().client(service, endpoint_url=self.endpoint.url)
+        return self.session().client(service, endpoint_url=self.endpoint_url(service))
 
     def snakemake_args(self, storage_prefix: str) -> list[str]:
         """Flags that point `snakemake --executor aws-basic-batch-sls` at this local cloud."""

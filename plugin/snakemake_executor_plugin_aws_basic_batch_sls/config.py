@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,10 +51,18 @@ class Clients:
 
     def __call__(self, service: str) -> Any:
         if service not in self._clients:
-            self._clients[service] = self.session.client(
-                service, endpoint_url=self.endpoint_url, config=self.config
-            )
+            client = self.session.client(service, endpoint_url=self.endpoint_url, config=self.config)
+            if self.endpoint_url and service_endpoint_env(client) in os.environ:
+                # AWS's documented precedence: a service's own endpoint (AWS_ENDPOINT_URL_<SERVICE>)
+                # wins over the global one, which is what the endpoint_url setting is.
+                client = self.session.client(service, config=self.config)
+            self._clients[service] = client
         return self._clients[service]
+
+
+def service_endpoint_env(client: Any) -> str:
+    """The environment variable botocore reads for this service's own endpoint."""
+    return "AWS_ENDPOINT_URL_" + client.meta.service_model.service_id.replace(" ", "_").upper()
 
 
 def _stack_outputs(clients: Clients, stack: str) -> dict[str, str]:

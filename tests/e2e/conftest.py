@@ -58,7 +58,7 @@ class Driver:
         ]  # fmt: skip
 
     def env(self) -> dict[str, str]:
-        return {**os.environ, **self.cloud.endpoint.client_env()}
+        return {**os.environ, **self.cloud.client_env()}
 
     def start(self, snakefile: str, *extra: str) -> tuple[str, subprocess.Popen]:
         run_id = f"e2e-{uuid.uuid4().hex[:8]}"

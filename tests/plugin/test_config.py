@@ -2,6 +2,7 @@
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import boto3
 import pytest
@@ -94,3 +95,14 @@ def test_every_wrong_setting_says_what_to_fix(stack, settings, expected):
     with pytest.raises(WorkflowError) as info:
         resolve(settings)
     assert expected in str(info.value)
+
+
+def test_a_services_own_endpoint_variable_wins_over_the_endpoint_url_setting(monkeypatch: Any) -> None:
+    from snakemake_executor_plugin_aws_basic_batch_sls.config import Clients
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:4567")
+    clients = Clients("us-east-1", "http://127.0.0.1:1234")
+
+    assert clients("dynamodb").meta.endpoint_url == "http://127.0.0.1:4567"
+    assert clients("sqs").meta.endpoint_url == "http://127.0.0.1:1234"
+    assert clients("stepfunctions").meta.endpoint_url == "http://127.0.0.1:1234"
