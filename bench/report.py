@@ -241,30 +241,33 @@ def render_markdown(table: dict[str, Any], results: list[RunResult], plan: dict,
         "",
         "## Where the local cloud, not the plugin, sets the pace",
         "",
-        "- moto (SQS, DynamoDB, EventBridge, Lambda API) and the local Batch share one Python process, so one "
-        "core under the GIL serves every Lambda worker, Snakemake and the simulated jobs. At 1,000 jobs its "
-        "time goes mostly to serialising DynamoDB responses and parsing update expressions (sampled with "
-        "py-spy): about 100 UpdateItem/s over HTTP, so the record function's roughly five conditional writes "
-        "per job (one per state change) take about a minute of moto's time per 1,000 jobs. This plugin's "
-        "detection and makespan at 1,000 jobs include that queueing (event -> SQS -> record worker -> "
-        "DynamoDB -> the next status Query); on AWS those are managed services with no such shared queue.",
+        "- moto (SQS, EventBridge, Batch, S3, Lambda API) and the local Batch share one Python process, so one "
+        "core under the GIL serves every Lambda worker, Snakemake's hand-off and the simulated jobs. DynamoDB "
+        "runs in a moto server process of its own here (`localcloud/dynamodb_server.py`; on AWS it is a "
+        "service apart): moto spends about 7 ms of Python on one conditional UpdateItem (parsing and "
+        "validating the expressions), so in the shared process the table writes queued behind everything else. "
+        "Even so, this plugin's detection and makespan at 1,000 jobs include queueing in moto that AWS's "
+        "managed services do not have (event -> SQS -> record worker -> DynamoDB -> the next status Query), "
+        "while the polling plugin's DescribeJobs rounds only touch the local Batch's in-memory jobs.",
         "- moto's SQS computed every queue attribute, three full scans of the queue, for each message sent "
         "and each message received, so a call cost O(n^2) at n queued messages. The local cloud takes those "
         "two scans out (`localcloud/moto_sqs.py`, same results); what remains is one scan per call.",
-        "- Lambda workers: as many per SQS-mapped function as the template's concurrency (the submit "
-        "function: MaximumConcurrency 5 = SubmitConcurrency), capped at 5; the record function has no "
-        "concurrency setting, so it gets one execution environment here where Lambda would scale it out.",
+        "- Lambda workers: as many per SQS-mapped function as the template's concurrency (the event source's "
+        "MaximumConcurrency: SubmitConcurrency 5, RecordConcurrency 10), capped at 5 on this machine.",
         "- Handler CPU is measured in the Lambda worker process only (client side); moto's own work is in "
-        "the benchmark process and is not counted in it. The machine has 2 cores shared by everything above.",
+        "the moto processes and is not counted in it. The machine has 2 cores shared by everything above.",
         "- Handler CPU per job is botocore's cost per AWS call times the calls a job needs: the submit "
-        "function needs a lease (UpdateItem), SubmitJob, the job id (UpdateItem) and the cancel re-read "
-        "(BatchGetItem); the record function one conditional UpdateItem per state change. At 2-3 ms of "
-        "client CPU per call on this machine (request building, endpoint resolution, SigV4, HTTP, parsing), "
-        "≤ 2 ms per job is out of reach for any handler that makes even one call per job; the part that is "
-        'the handler\'s own ("the rest" above) is about 1-2.5 ms.',
+        "function needs a lease (UpdateItem), SubmitJob and the job id (UpdateItem), plus one cancel re-read "
+        "(BatchGetItem) per delivery of up to 10 specs; the record function one conditional UpdateItem per job "
+        "per delivery (a job's events in one delivery collapse to the latest). At 2-3 ms of client CPU per "
+        "call on this machine (request building, endpoint resolution, SigV4, a new HTTP connection per call "
+        "to moto's server, parsing), ≤ 2 ms per job is out of reach for any handler that makes even one call "
+        'per job; the part that is the handler\'s own ("the rest" above) is about 1-2.5 ms.',
         "- Cold import: `import boto3` alone, in a fresh process on this machine, costs about as much as the "
         "whole 250 ms target, and creating two clients (service model and endpoint rules loading) as much "
-        "again; see the figures above. Module-level clients are kept (they belong to Lambda's init phase).",
+        "again; see the figures above. Module-level clients are kept (they belong to Lambda's init phase, and "
+        "deferring them would only move the same time into the first invocation). Using botocore without "
+        "boto3 saved 40-70 ms in a trial, not enough to reach the target, and was not adopted.",
         "",
         "## How it is measured",
         "",
