@@ -11,6 +11,7 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,8 @@ from localcloud.cloud import DATA_BUCKET, LocalCloud
 from localcloud.endpoint import REGION
 from localcloud.report import run_records
 from sls_contract import stack_outputs
+from sls_contract.record import ISO_FORMAT
+from sls_contract.status import TERMINAL
 
 HERE = Path(__file__).resolve().parent
 PROBE_DIR = HERE / "probe"
@@ -78,6 +81,8 @@ class RunResult:
     terminal_at: dict[str, float]  # external job id -> when Batch recorded it terminal (epoch s)
     created_at: dict[str, float]  # external job id -> when Batch accepted SubmitJob (epoch s)
     lambda_delta: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # this plugin only: external job id -> when the record function wrote its terminal state (epoch s)
+    recorded_at: dict[str, float] = field(default_factory=dict)
     output_tail: str = ""
     imports: dict[str, float] = field(default_factory=dict)  # handler folder -> cold import seconds
 
@@ -123,6 +128,18 @@ class RunResult:
                 out.append(max(0.0, noticed - stopped))
         return sorted(out)
 
+    def detection_split(self) -> tuple[list[float], list[float]]:
+        """This plugin's detection in two legs: Batch's terminal state -> the record function's write
+        (events, SQS, the record function, DynamoDB: the control plane), and that write -> Snakemake
+        noticing it (the plugin's status reads)."""
+        to_record, to_notice = [], []
+        for job_id, (noticed, _) in self.probe["noticed"].items():
+            stopped, recorded = self.terminal_at.get(job_id), self.recorded_at.get(job_id)
+            if stopped is not None and recorded is not None:
+                to_record.append(max(0.0, recorded - stopped))
+                to_notice.append(max(0.0, noticed - recorded))
+        return sorted(to_record), sorted(to_notice)
+
     def busy_rounds(self) -> list[dict[str, Any]]:
         """Status rounds with at least 90% of the workload active (all rounds if none reached it)."""
         rounds = self.probe["rounds"]
@@ -160,6 +177,16 @@ def _batch_times(cloud: LocalCloud, plugin: str, run_id: str) -> tuple[dict[str,
         {job: stopped[batch] for job, batch in ids.items() if batch in stopped},
         {job: created[batch] for job, batch in ids.items() if batch in created},
     )
+
+
+def _record_times(cloud: LocalCloud, run_id: str) -> dict[str, float]:
+    """Job id -> when its record was last written (its terminal state, once the run is over)."""
+    table = cloud.deployment.outputs[stack_outputs.JOBS_TABLE_NAME]
+    return {
+        r.job_id: datetime.strptime(r.updated_at, ISO_FORMAT).replace(tzinfo=UTC).timestamp()
+        for r in run_records(cloud.client("dynamodb"), table, run_id)
+        if r.updated_at and r.status in TERMINAL
+    }
 
 
 def _lambda_delta(before: dict[str, dict], after: dict[str, dict]) -> dict[str, dict[str, Any]]:
@@ -230,4 +257,5 @@ def run_workload(
         plugin=plugin, n=n, simulated=simulated, returncode=proc.returncode, wall_seconds=wall,
         probe=probe, terminal_at=terminal_at, created_at=created_at,
         lambda_delta=_lambda_delta(before, cloud.lambdas.stats()), output_tail=tail,
+        recorded_at=_record_times(cloud, run_id) if plugin == "aws-basic-batch-sls" else {},
     )  # fmt: skip

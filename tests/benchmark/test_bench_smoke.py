@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bench.__main__ import SMOKE, run
-from bench.report import figures, render_markdown
+from bench.report import OURS, figures, render_markdown
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
@@ -22,5 +22,10 @@ def test_bench_smoke_produces_every_figure(tmp_path, capsys) -> None:
         for metric in ("detect_median", "detect_p95", "handoff", "makespan"):
             assert row[metric] is not None, metric
         assert row["status"]["calls"] is not None
+    # AND this plugin's detection is split into its two legs for every run
+    ours = [
+        row for (plugin, _), row in [*table["simulated"].items(), *table["real"].items()] if plugin == OURS
+    ]
+    assert ours and all(row["split"]["to_record"][0] is not None for row in ours)
     assert set(table["handlers"]) >= {"submit_cpu_per_job", "record_cpu_per_job"}
     assert {"submit_job", "record_state"} <= set(table["imports"])
