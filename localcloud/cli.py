@@ -30,7 +30,11 @@ DEMO_DIR = REPO_ROOT / "examples" / "demo"
 def _start(args: argparse.Namespace, workflow_dir: Path | None = None) -> LocalCloud:
     # Job "images" hold the workflow, as with the aws-basic-batch plugin's bundled images.
     images = {"*": workflow_dir} if workflow_dir else {}
-    cloud = LocalCloud(max_vcpus=args.vcpus, batch_config=BatchRuntimeConfig(image_dirs=images))
+    cloud = LocalCloud(
+        max_vcpus=args.vcpus,
+        batch_config=BatchRuntimeConfig(image_dirs=images),
+        dynamodb_process=args.dynamodb_process,
+    )
     with console.status(
         "Starting the local cloud: moto on 127.0.0.1, stack from template.yaml, Lambda workers"
     ):
@@ -123,6 +127,12 @@ def main(argv: list[str] | None = None) -> int:
     _exit_on_sigterm()
     parser = argparse.ArgumentParser(prog="python -m localcloud", description=__doc__)
     parser.add_argument("--vcpus", type=int, default=os.cpu_count() or 2, help="vCPUs for Batch jobs")
+    parser.add_argument(
+        "--dynamodb-process",
+        action="store_true",
+        help="serve DynamoDB from a moto process of its own (faster with hundreds of jobs; clients "
+        "must honour AWS_ENDPOINT_URL_DYNAMODB, which `up` prints)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("demo", help="run examples/demo through the full path and print its jobs")
     run.add_argument("--samples", type=int, default=8)

@@ -71,7 +71,7 @@ class LocalCloud:
             self.batch = self._install_batch()
             self.deployment = deploy(self.session(), self.stack_name, self.max_vcpus)
             if self.dynamodb is not None:
-                self._mirror_tables()
+                self._move_tables()
             self.session().client("s3").create_bucket(Bucket=DATA_BUCKET)
             self.lambdas = LambdaRuntime(
                 self.deployment,
@@ -112,7 +112,7 @@ class LocalCloud:
 
         return install(self.deployment, self.client_env(), self.workdir / "lambda-invoke")
 
-    def _mirror_tables(self) -> None:
+    def _move_tables(self) -> None:
         cfn = self.client("cloudformation")
         tables = [
             r["PhysicalResourceId"]
@@ -120,7 +120,7 @@ class LocalCloud:
             if r.get("ResourceType") == "AWS::DynamoDB::Table"
         ]
         main = self.session().client("dynamodb", endpoint_url=self.endpoint.url)
-        self.dynamodb.mirror_tables(main, self.client("dynamodb"), tables)
+        self.dynamodb.move_tables(main, self.client("dynamodb"), tables)
 
     def stop(self) -> None:
         if self.integrations is not None:

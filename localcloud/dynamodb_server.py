@@ -68,8 +68,10 @@ class DynamoDBServer:
             self.process.kill()
             self.process.wait(timeout=10)
 
-    def mirror_tables(self, source: Any, target: Any, table_names: list[str]) -> None:
-        """Create each table of `source` (a DynamoDB client) in `target` with the same definition."""
+    def move_tables(self, source: Any, target: Any, table_names: list[str]) -> None:
+        """Re-create each table of `source` (a DynamoDB client) in `target` with the same definition,
+        then delete it from `source`: a client that missed AWS_ENDPOINT_URL_DYNAMODB gets a clear
+        ResourceNotFoundException rather than an empty table of the same name."""
         for name in table_names:
             table = source.describe_table(TableName=name)["Table"]
             request: dict[str, Any] = {
@@ -92,3 +94,4 @@ class DynamoDBServer:
                     TableName=name,
                     TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["AttributeName"]},
                 )
+            source.delete_table(TableName=name)
