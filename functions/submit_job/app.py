@@ -61,7 +61,7 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         # One fresh cancel read for the whole delivery, after its last SubmitJob.
         recheck = submitter.recheck_cancels()
         logger.remove_keys(list(_RECORD_KEYS))
-        if recheck.terminated:
+        if recheck.terminated or recheck.errors:
             logger.warning(
                 "run cancelled during submission: jobs terminated",
                 extra={"batch_job_ids": recheck.terminated, "errors": recheck.errors},

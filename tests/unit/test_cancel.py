@@ -94,7 +94,7 @@ def test_bulk_terminate_reports_per_job_errors(store: JobStore) -> None:
 
         errors = terminate_jobs(batch, ["job-a", "job-b"], REASON)
 
-    assert errors == ["job-b: ClientException Job job-b not found"]
+    assert errors == {"job-b": "ClientException Job job-b not found"}
 
 
 def test_bulk_terminate_goes_50_jobs_a_call_and_survives_a_failed_call() -> None:
@@ -122,9 +122,10 @@ def test_bulk_terminate_goes_50_jobs_a_call_and_survives_a_failed_call() -> None
         errors = terminate_jobs(batch, job_ids, "r")
 
         stub.assert_no_pending_responses()
-    assert len(errors) == 1
-    assert errors[0].startswith(
-        f"TerminateJobs {job_ids[50:100]}: An error occurred (TooManyRequestsException)"
+    assert sorted(errors) == job_ids[50:100]
+    assert all(
+        e.startswith("TerminateJobs failed: An error occurred (TooManyRequestsException)")
+        for e in errors.values()
     )
 
 
@@ -137,7 +138,7 @@ def test_the_reason_is_cut_to_batchs_limit() -> None:
             {"jobs": ["job-a"], "reason": "r" * 1024},
         )
 
-        assert terminate_jobs(batch, ["job-a"], "r" * 5000) == []
+        assert terminate_jobs(batch, ["job-a"], "r" * 5000) == {}
 
 
 def test_without_terminate_jobs_each_job_is_terminated_on_its_own(
@@ -175,9 +176,9 @@ def test_per_job_terminate_errors_are_collected_not_raised(tmp_path: Path, aws: 
 
         errors = terminate_jobs(batch, ["job-a", "job-b"], "r")
 
-    assert errors == [
-        "job-a: An error occurred (ClientException) when calling the TerminateJob operation: Job job-a not found"
-    ]
+    assert errors == {
+        "job-a": "An error occurred (ClientException) when calling the TerminateJob operation: Job job-a not found"
+    }
 
 
 def test_a_cancel_with_nothing_to_terminate_calls_no_batch_api(store: JobStore) -> None:
@@ -186,3 +187,29 @@ def test_a_cancel_with_nothing_to_terminate_calls_no_batch_api(store: JobStore) 
         summary = cancel_run(store, batch, "run-empty", REASON)
 
     assert summary == CancelSummary()
+
+
+def test_a_cancel_counts_as_terminated_only_the_jobs_batch_accepted(store: JobStore) -> None:
+    # GIVEN two submitted jobs of a run, one of which Batch no longer knows
+    for index, batch_job_id in enumerate(["job-a", "job-b"]):
+        spec = model(minimal_spec(job_id=f"job-live-{index}"))
+        store.claim(spec, "t", 300)
+        store.mark_submitted(spec, batch_job_id, None)
+    batch = bulk_batch_client()
+    with Stubber(batch) as stub:
+        stub.add_response(
+            "terminate_jobs",
+            {
+                "successful": ["job-a"],
+                "errors": [{"job": "job-b", "code": "ClientException", "message": "gone"}],
+            },
+            expected_params={"jobs": ["job-a", "job-b"], "reason": REASON},
+        )
+
+        # WHEN the run is cancelled
+        summary = cancel_run(store, batch, "run-1", REASON)
+
+    # THEN the summary says which job was terminated and why the other was not
+    assert summary == CancelSummary(
+        terminated=["job-a"], never_submitted=[], errors=["job-b: ClientException gone"]
+    )

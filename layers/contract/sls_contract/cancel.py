@@ -15,38 +15,45 @@ from .store import JobStore
 
 @dataclass
 class CancelSummary:
-    terminated: list[str] = field(default_factory=list)
+    terminated: list[str] = field(default_factory=list)  # Batch accepted the terminate request
     never_submitted: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
 
-def terminate_jobs(batch: Any, job_ids: Sequence[str], reason: str) -> list[str]:
-    """Terminate (or cancel, if still queued) jobs; returns error messages, never raises per job.
+def terminate_jobs(batch: Any, job_ids: Sequence[str], reason: str) -> dict[str, str]:
+    """Terminate (or cancel, if still queued) jobs; returns {job id: why not} for the jobs Batch
+    refused or that a failed call left untouched. Never raises for a job or a call.
 
     Uses the bulk TerminateJobs (50 ids a call) where this botocore has it, else TerminateJob.
     """
     reason = reason[: limits.BATCH_REASON_MAX]
-    errors: list[str] = []
+    failed: dict[str, str] = {}
     if "TerminateJobs" in batch.meta.service_model.operation_names:
         for start in range(0, len(job_ids), limits.BATCH_TERMINATE_JOBS_MAX):
             chunk = list(job_ids[start : start + limits.BATCH_TERMINATE_JOBS_MAX])
             try:
                 response = batch.terminate_jobs(jobs=chunk, reason=reason)
             except ClientError as exc:
-                errors.append(f"TerminateJobs {chunk}: {exc}")
+                failed.update(dict.fromkeys(chunk, f"TerminateJobs failed: {exc}"))
                 continue
             # TerminateJobsErrorDetail is {job, code, message} in botocore's model.
-            errors.extend(
-                f"{err.get('job')}: {err.get('code')} {err.get('message', '')}".strip()
-                for err in response.get("errors", [])
+            failed.update(
+                {
+                    str(err.get("job")): f"{err.get('code')} {err.get('message', '')}".strip()
+                    for err in response.get("errors", [])
+                }
             )
-        return errors
+        return failed
     for job_id in job_ids:
         try:
             batch.terminate_job(jobId=job_id, reason=reason)
         except ClientError as exc:
-            errors.append(f"{job_id}: {exc}")
-    return errors
+            failed[job_id] = str(exc)
+    return failed
+
+
+def describe_failures(failed: dict[str, str]) -> list[str]:
+    return [f"{job_id}: {why}" for job_id, why in failed.items()]
 
 
 def cancel_run(store: JobStore, batch: Any, run_id: str, reason: str) -> CancelSummary:
@@ -66,6 +73,7 @@ def cancel_run(store: JobStore, batch: Any, run_id: str, reason: str) -> CancelS
         else:
             store.mark_failed(run_id, record.job_id, f"cancelled before submission: {reason}")
             summary.never_submitted.append(record.job_id)
-    summary.errors = terminate_jobs(batch, to_terminate, reason)
-    summary.terminated = to_terminate
+    failed = terminate_jobs(batch, to_terminate, reason)
+    summary.terminated = [job_id for job_id in to_terminate if job_id not in failed]
+    summary.errors = describe_failures(failed)
     return summary

@@ -10,7 +10,7 @@ from enum import StrEnum
 from typing import Any
 
 from .batch_errors import classify
-from .cancel import terminate_jobs
+from .cancel import describe_failures, terminate_jobs
 from .errors import InvalidJobSpec, PermanentSubmitError, RetryableSubmitError
 from .fargate import check_fargate_pair
 from .job_definitions import JobDefinitions
@@ -40,8 +40,8 @@ class Outcome(StrEnum):
 
 @dataclass
 class RecheckResult:
-    terminated: list[str] = field(default_factory=list)  # Batch job ids of runs cancelled meanwhile
-    errors: list[str] = field(default_factory=list)  # what TerminateJobs refused
+    terminated: list[str] = field(default_factory=list)  # jobs of runs cancelled meanwhile, terminated
+    errors: list[str] = field(default_factory=list)  # "job id: why" for those Batch did not terminate
 
 
 @dataclass(frozen=True)
@@ -132,8 +132,9 @@ class Submitter:
         for run_id, reason in cancelled.items():
             self._not_cancelled_at.pop(run_id, None)
             job_ids = [job_id for run, job_id in unchecked if run == run_id]
-            result.terminated.extend(job_ids)
-            result.errors.extend(terminate_jobs(self.batch, job_ids, reason))
+            failed = terminate_jobs(self.batch, job_ids, reason)
+            result.terminated.extend(job_id for job_id in job_ids if job_id not in failed)
+            result.errors.extend(describe_failures(failed))
         return result
 
 
