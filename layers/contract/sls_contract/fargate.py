@@ -21,7 +21,8 @@ VALID_MEMORY_MIB: dict[float, tuple[int, ...]] = {
 
 
 def nearest_pairs(vcpu: float, memory_mib: int, count: int = 3) -> list[tuple[float, int]]:
-    """The valid pairs closest to the request, fewest extra resources first."""
+    """The valid pairs closest to the request: smallest relative difference in vCPU plus memory,
+    ties to the fewer vCPUs."""
     pairs = [(cpu, mem) for cpu, mems in VALID_MEMORY_MIB.items() for mem in mems]
 
     def distance(pair: tuple[float, int]) -> tuple[float, float]:
