@@ -16,8 +16,13 @@ from sls_contract.record import ISO_FORMAT, JobRecord
 from sls_contract.status import TERMINAL
 from sls_contract.store import JobStore
 
-# Index propagation is usually well under a second; the overlap only costs re-reading a few records.
-WATERMARK_OVERLAP_SECONDS = 30
+# A record stamped before the watermark can still become visible after it: the index is eventually
+# consistent (usually well under a second) and writers stamp updated_at just before their write lands,
+# on clocks a little apart. The overlap re-reads that window every round, so it is also the round's
+# cost: at 1,000 jobs changing at once, every record written in the window comes back again. 10 s
+# covers index lag and skew many times over; a record missed anyway is still found by the reconcile
+# path (no news for reconcile_after_seconds -> DescribeJobs -> a fresh write).
+WATERMARK_OVERLAP_SECONDS = 10
 _START = "0"  # sorts before any ISO timestamp
 
 

@@ -3,7 +3,11 @@
 import boto3
 
 from sls_contract.store import JobStore
-from snakemake_executor_plugin_aws_basic_batch_sls.status_reader import StatusReader, _shift
+from snakemake_executor_plugin_aws_basic_batch_sls.status_reader import (
+    WATERMARK_OVERLAP_SECONDS,
+    StatusReader,
+    _shift,
+)
 from tests.support.aws_calls import record_calls
 from tests.support.specs import minimal_spec, model
 
@@ -34,7 +38,9 @@ def test_later_rounds_ask_only_for_changes_since_the_watermark_minus_overlap(job
     queries = record_calls(store.client, "Query")
     reader.refresh()
     watermark = reader.latest[spec.job_id].updated_at
-    assert queries[0]["ExpressionAttributeValues"][":since"] == {"S": _shift(watermark, 30)}
+    assert queries[0]["ExpressionAttributeValues"][":since"] == {
+        "S": _shift(watermark, WATERMARK_OVERLAP_SECONDS)
+    }
     assert reader.calls == 2
 
 
