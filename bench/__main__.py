@@ -78,12 +78,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--smoke", action="store_true", help="a small version: prints figures only")
     parser.add_argument("--out", type=Path, default=HERE, help="where RESULTS.md and results.png go")
+    parser.add_argument(
+        "--render", type=Path, metavar="RESULTS_JSON",
+        help="write the report from a previous run's results.json instead of running anything",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     plan = SMOKE if args.smoke else FULL
-    workdir = Path(tempfile.mkdtemp(prefix="bench-"))
-    _say(f"work directory {workdir}")
-    results = run(plan, workdir)
-    (workdir / "results.json").write_text(json.dumps([asdict(r) for r in results]))
+    if args.render:
+        results = [RunResult(**r) for r in json.loads(args.render.read_text())]
+    else:
+        workdir = Path(tempfile.mkdtemp(prefix="bench-"))
+        _say(f"work directory {workdir}")
+        results = run(plan, workdir)
+        (workdir / "results.json").write_text(json.dumps([asdict(r) for r in results]))
+        _say(f"raw results in {workdir / 'results.json'} (re-render: python -m bench --render FILE)")
     table = figures(results, plan)
     markdown = render_markdown(table, results, plan, smoke=args.smoke)
     print(markdown)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
+
 import pytest
 
-from bench.__main__ import SMOKE, run
+from bench.__main__ import SMOKE, main, run
 from bench.report import OURS, figures, render_markdown
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
@@ -29,3 +32,10 @@ def test_bench_smoke_produces_every_figure(tmp_path, capsys) -> None:
     assert ours and all(row["split"]["to_record"][0] is not None for row in ours)
     assert set(table["handlers"]) >= {"submit_cpu_per_job", "record_cpu_per_job"}
     assert {"submit_job", "record_state"} <= set(table["imports"])
+
+    # AND the report can be written again from the raw results alone
+    raw = tmp_path / "results.json"
+    raw.write_text(json.dumps([asdict(r) for r in results]))
+    assert main(["--render", str(raw), "--out", str(tmp_path)]) == 0
+    assert "## Targets" in (tmp_path / "RESULTS.md").read_text()
+    assert (tmp_path / "results.png").stat().st_size > 0
