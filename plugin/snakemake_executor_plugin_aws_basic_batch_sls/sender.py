@@ -74,9 +74,9 @@ def send_specs(sqs: Any, queue_url: str, encoded: Sequence[tuple[JobSpec, str]])
     SQS refused or that could not be sent after retries. Never raises for one failed call: the
     other groups were sent and their jobs must be tracked."""
     groups = list(_groups(encoded))
+    if len(groups) <= 1:  # nothing to overlap (and a pool of zero workers is an error)
+        return _send_group(sqs, queue_url, groups[0]) if groups else {}
     failed: dict[str, str] = {}
-    if len(groups) == 1:
-        return _send_group(sqs, queue_url, groups[0])
     with ThreadPoolExecutor(max_workers=min(SEND_CONCURRENCY, len(groups))) as pool:
         for refused in pool.map(lambda group: _send_group(sqs, queue_url, group), groups):
             failed.update(refused)

@@ -99,3 +99,10 @@ def test_a_call_that_fails_after_retries_fails_only_its_own_jobs(jobs_queue):
         QueueUrl=jobs_queue.url, AttributeNames=["ApproximateNumberOfMessages"]
     )
     assert attributes["Attributes"]["ApproximateNumberOfMessages"] == "15"
+
+
+def test_nothing_to_send_makes_no_call(jobs_queue):
+    sqs = boto3.client("sqs")
+    calls = record_calls(sqs, "SendMessageBatch")
+    assert send_specs(sqs, jobs_queue.url, []) == {}
+    assert calls == []
