@@ -79,28 +79,31 @@ class EventBatch:
     """
 
     parsed: dict[str, BatchJobStateChange | ValidationError] = field(default_factory=dict)
-    winners: dict[tuple[str, str], str] = field(default_factory=dict)  # job keys -> message id
+    superseded: set[str] = field(default_factory=set)  # message ids a later event of their job covers
 
     @classmethod
     def of(cls, messages: Iterable[tuple[str, str]]) -> EventBatch:
         """From (message id, body) pairs in delivery order; on ties the first one delivered wins."""
         batch = cls()
-        best: dict[tuple[str, str], int] = {}
+        best: dict[tuple[str, str], tuple[int, str]] = {}  # job keys -> (progress, message id)
         for message_id, body in messages:
             parsed = batch.parsed[message_id] = _parse(body)
             if isinstance(parsed, ValidationError) or (keys := parsed.detail.record_keys()) is None:
                 continue
             rank = progress(parsed.detail.status, len(parsed.detail.attempts))
-            if keys not in best or rank > best[keys]:
-                best[keys], batch.winners[keys] = rank, message_id
+            if keys not in best:
+                best[keys] = (rank, message_id)
+            elif rank > best[keys][0]:
+                batch.superseded.add(best[keys][1])
+                best[keys] = (rank, message_id)
+            else:
+                batch.superseded.add(message_id)
         return batch
 
     def record(self, store: JobStore, message_id: str, body: str) -> RecordResult:
         parsed = self.parsed.get(message_id)
         if parsed is None:  # not part of the batch this was built from: handle on its own
             return record_state_change(store, body)
-        if not isinstance(parsed, ValidationError):
-            keys = parsed.detail.record_keys()
-            if keys is not None and self.winners.get(keys) != message_id:
-                return RecordResult(Recorded.SUPERSEDED, keys, parsed.detail.status)
+        if message_id in self.superseded and isinstance(parsed, BatchJobStateChange):
+            return RecordResult(Recorded.SUPERSEDED, parsed.detail.record_keys(), parsed.detail.status)
         return _apply(store, body, parsed)
