@@ -19,7 +19,7 @@ from localcloud.cloud import DATA_BUCKET, LocalCloud
 from localcloud.endpoint import REGION
 from localcloud.report import run_records
 from sls_contract import stack_outputs
-from sls_contract.record import ISO_FORMAT
+from sls_contract.record import ISO_FORMAT, JobRecord
 from sls_contract.status import TERMINAL
 
 HERE = Path(__file__).resolve().parent
@@ -163,28 +163,29 @@ def _snakemake_flags(cloud: LocalCloud, plugin: str, run_id: str) -> list[str]:
     ]  # fmt: skip
 
 
-def _batch_times(cloud: LocalCloud, plugin: str, run_id: str) -> tuple[dict[str, float], dict[str, float]]:
-    """External job id -> when the local Batch put the job in SUCCEEDED/FAILED, and when it was created."""
+def _batch_times(
+    cloud: LocalCloud, records: list[JobRecord] | None
+) -> tuple[dict[str, float], dict[str, float]]:
+    """External job id -> when the local Batch put the job in SUCCEEDED/FAILED, and when it was created.
+    `records`: this plugin's job records (its external ids are record keys), None for aws-basic-batch."""
     engine = cloud.batch.engine
     with engine.lock:
         stopped = {job_id: r.stopped_ms / 1000 for job_id, r in engine.records.items() if r.stopped_ms}
         created = {job_id: r.created_ms / 1000 for job_id, r in engine.records.items()}
-    if plugin == "aws-basic-batch":
+    if records is None:
         return stopped, created
-    table = cloud.deployment.outputs[stack_outputs.JOBS_TABLE_NAME]
-    ids = {r.job_id: r.batch_job_id for r in run_records(cloud.client("dynamodb"), table, run_id)}
+    ids = {r.job_id: r.batch_job_id for r in records}
     return (
         {job: stopped[batch] for job, batch in ids.items() if batch in stopped},
         {job: created[batch] for job, batch in ids.items() if batch in created},
     )
 
 
-def _record_times(cloud: LocalCloud, run_id: str) -> dict[str, float]:
+def _record_times(records: list[JobRecord]) -> dict[str, float]:
     """Job id -> when its record was last written (its terminal state, once the run is over)."""
-    table = cloud.deployment.outputs[stack_outputs.JOBS_TABLE_NAME]
     return {
         r.job_id: datetime.strptime(r.updated_at, ISO_FORMAT).replace(tzinfo=UTC).timestamp()
-        for r in run_records(cloud.client("dynamodb"), table, run_id)
+        for r in records
         if r.updated_at and r.status in TERMINAL
     }
 
@@ -250,12 +251,16 @@ def run_workload(
     probe = json.loads(probe_out.read_text()) if probe_out.exists() else {
         "rounds": [], "other": {}, "other_sends": {}, "submitted": {}, "noticed": {}, "first_call": {},
     }  # fmt: skip
-    terminal_at, created_at = _batch_times(cloud, plugin, run_id)
+    records = None
+    if plugin == "aws-basic-batch-sls":
+        table = cloud.deployment.outputs[stack_outputs.JOBS_TABLE_NAME]
+        records = run_records(cloud.client("dynamodb"), table, run_id)
+    terminal_at, created_at = _batch_times(cloud, records)
     created_at = {job: t for job, t in created_at.items() if job in probe["submitted"]}
     tail = "\n".join((rundir / "snakemake.log").read_text().splitlines()[-15:])
     return RunResult(
         plugin=plugin, n=n, simulated=simulated, returncode=proc.returncode, wall_seconds=wall,
         probe=probe, terminal_at=terminal_at, created_at=created_at,
         lambda_delta=_lambda_delta(before, cloud.lambdas.stats()), output_tail=tail,
-        recorded_at=_record_times(cloud, run_id) if plugin == "aws-basic-batch-sls" else {},
+        recorded_at=_record_times(records) if records is not None else {},
     )  # fmt: skip

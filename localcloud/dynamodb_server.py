@@ -4,9 +4,10 @@ The main moto process serves SQS, EventBridge, Batch, S3, Step Functions and Lam
 the local Batch. At a thousand jobs, moto's DynamoDB (about 7 ms of Python per conditional
 UpdateItem) queued behind all of that and set the pace of the whole control plane. With this on,
 the stack's tables are created from the template in the main process as usual (CloudFormation),
-then re-created with the same keys, indexes and TTL here, and every client is pointed at this
-process with `AWS_ENDPOINT_URL_DYNAMODB` (botocore's service-specific endpoint, which wins over
-`AWS_ENDPOINT_URL`).
+then moved here with the same keys, indexes and TTL (and deleted there, so a client pointed at the
+wrong endpoint fails loudly), and every client is pointed at this process with
+`AWS_ENDPOINT_URL_DYNAMODB`: botocore's service-specific endpoint, which wins over
+`AWS_ENDPOINT_URL` (the plugin honours it over its endpoint_url setting too).
 """
 
 from __future__ import annotations

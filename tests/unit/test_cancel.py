@@ -34,6 +34,18 @@ def bulk_batch_client() -> Any:
     return client
 
 
+def answer_job_b_gone(stub: Stubber, message: str) -> None:
+    """TerminateJobs of job-a and job-b: Batch terminates job-a and reports job-b unknown."""
+    stub.add_response(
+        "terminate_jobs",
+        {
+            "successful": ["job-a"],
+            "errors": [{"job": "job-b", "code": "ClientException", "message": message}],
+        },
+        expected_params={"jobs": ["job-a", "job-b"], "reason": REASON},
+    )
+
+
 def a_run_in_every_state(store: JobStore) -> dict[str, str]:
     """run-1's jobs: two submitted and live, one claimed but never submitted, two terminal."""
     submitted = model(minimal_spec(job_id="job-submitted"))
@@ -83,14 +95,7 @@ def test_cancel_run_terminates_live_jobs_in_bulk_and_fails_unsubmitted_ones(stor
 def test_bulk_terminate_reports_per_job_errors(store: JobStore) -> None:
     batch = bulk_batch_client()
     with Stubber(batch) as stub:
-        stub.add_response(
-            "terminate_jobs",
-            {
-                "successful": ["job-a"],
-                "errors": [{"job": "job-b", "code": "ClientException", "message": "Job job-b not found"}],
-            },
-            expected_params={"jobs": ["job-a", "job-b"], "reason": REASON},
-        )
+        answer_job_b_gone(stub, "Job job-b not found")
 
         errors = terminate_jobs(batch, ["job-a", "job-b"], REASON)
 
@@ -197,14 +202,7 @@ def test_a_cancel_counts_as_terminated_only_the_jobs_batch_accepted(store: JobSt
         store.mark_submitted(spec, batch_job_id, None)
     batch = bulk_batch_client()
     with Stubber(batch) as stub:
-        stub.add_response(
-            "terminate_jobs",
-            {
-                "successful": ["job-a"],
-                "errors": [{"job": "job-b", "code": "ClientException", "message": "gone"}],
-            },
-            expected_params={"jobs": ["job-a", "job-b"], "reason": REASON},
-        )
+        answer_job_b_gone(stub, "gone")
 
         # WHEN the run is cancelled
         summary = cancel_run(store, batch, "run-1", REASON)
