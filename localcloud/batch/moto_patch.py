@@ -87,6 +87,19 @@ def install_patches(engine: Engine, gate: SubmitGate) -> None:
         with engine.lock:
             return describe_short(record)
 
+    def describe_jobs(self: BatchBackend, jobs: list[str] | None) -> list[dict[str, Any]]:
+        # moto iterates self._jobs while SubmitJob, in another request thread, adds to it
+        # ("dictionary changed size during iteration", a 500). Look the ids up instead (AWS's order
+        # is unspecified too); list everything from a snapshot, which the GIL copies in one step.
+        if not jobs:
+            return [job.describe() for job in list(self._jobs.values())]
+        found: dict[str, Job] = {}
+        for ident in jobs:
+            job = self._jobs.get(ident) or self._jobs.get(ident.rsplit("/", 1)[-1])
+            if job is not None and (job.job_id == ident or job.arn == ident):
+                found.setdefault(job.job_id, job)
+        return [job.describe() for job in found.values()]
+
     def get_container_property(self: Job, p: str, default: Any) -> Any:
         # moto appends AWS_BATCH_JOB_ID to the overrides' own list on every DescribeJobs call
         if p == "environment":
@@ -100,6 +113,7 @@ def install_patches(engine: Engine, gate: SubmitGate) -> None:
     _replace(BatchBackend, "terminate_job", terminate_job)
     _replace(BatchBackend, "cancel_job", cancel_job)
     _replace(BatchBackend, "reset", reset)
+    _replace(BatchBackend, "describe_jobs", describe_jobs)
     _replace(Job, "describe", job_describe)
     _replace(Job, "describe_short", job_describe_short)
     _replace(Job, "_get_container_property", get_container_property)

@@ -1,6 +1,9 @@
-"""StopExecution (or a timeout) during a ``batch:submitJob.sync`` task terminates the job, as on AWS.
+"""``batch:submitJob.sync`` as AWS runs it: the service's own polling rides out a failed DescribeJobs,
+and StopExecution (or a timeout) terminates the job.
 
-moto's .sync loop just stops polling DescribeJobs when the execution stops, leaving the job running.
+moto's .sync loop fails the task on the first DescribeJobs error (worse: a 500 without a request id
+crashes the execution with a KeyError that no Catch sees, leaving the run's record RUNNING), and
+just stops polling when the execution stops, leaving the job running.
 """
 
 from __future__ import annotations
@@ -8,10 +11,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from botocore.exceptions import ClientError
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_batch import (
     StateTaskServiceBatch,
 )
 from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
+
+from sls_contract.batch_errors import is_transient
 
 from .patches import Patches
 
@@ -27,7 +33,16 @@ def install(patches: Patches) -> None:
         state_credentials: Any,
     ) -> Any:  # fmt: skip
         job_id = env.stack[-1]["JobId"]  # the SubmitJob response the original pops
-        resolve = original_build(self, env, resource_runtime_part, normalised_parameters, state_credentials)
+        poll_once = original_build(self, env, resource_runtime_part, normalised_parameters, state_credentials)
+
+        def resolve() -> Any:
+            try:
+                return poll_once()
+            except ClientError as error:
+                if not is_transient(error):
+                    raise
+                logger.warning("DescribeJobs for %s failed (%s); polling again", job_id, error)
+                return None  # not finished yet: the loop asks again
 
         def terminate_if_stopped() -> None:
             if env.is_running():

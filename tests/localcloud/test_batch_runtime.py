@@ -366,3 +366,35 @@ def test_stop_kills_every_job_process_and_restores_moto(
         t.name == "localcloud-batch-scheduler" and t.is_alive() for t in __import__("threading").enumerate()
     )
     assert {j["jobId"] for j in batch_setup.batch.describe_jobs(jobs=ids)["jobs"]} == set(ids)
+
+
+def test_describe_jobs_survives_a_submit_while_it_reads(
+    runtime_factory: Any, batch_setup: Any, monkeypatch: Any
+) -> None:
+    # GIVEN jobs, and a SubmitJob landing (as from another request thread) while DescribeJobs reads them
+    from moto.batch.models import Job, batch_backends
+
+    runtime_factory(simulate=True, simulate_seconds=60)
+    ids = [batch_setup.submit(f"reader-{i}", "true") for i in range(3)]
+    backend = batch_backends["123456789012"]["us-east-1"]
+    job_describe = Job.describe
+    landed: list[str] = []
+
+    def describe_while_submitting(self: Job) -> dict[str, Any]:
+        if not landed:
+            landed.append("late")
+            backend._jobs["late-arrival"] = self  # what handle_submit does in its own thread
+        return job_describe(self)
+
+    monkeypatch.setattr(Job, "describe", describe_while_submitting)
+    try:
+        # WHEN all jobs are described, and some by id and by ARN
+        everything = batch_setup.batch.describe_jobs(jobs=[])["jobs"]
+        arn = batch_setup.job(ids[1])["jobArn"]
+        chosen = batch_setup.batch.describe_jobs(jobs=[ids[0], arn, ids[0], "no-such-job"])["jobs"]
+    finally:
+        backend._jobs.pop("late-arrival", None)
+    # THEN no 500: every job is there once, and lookups by id and ARN find just those jobs
+    assert landed
+    assert set(ids) <= {job["jobId"] for job in everything}
+    assert sorted(job["jobId"] for job in chosen) == sorted([ids[0], ids[1]])

@@ -396,3 +396,28 @@ def test_execution_timeout_puts_a_timed_out_event(setup: Setup) -> None:
         and e["detail"]["status"] == "TIMED_OUT"
     )  # fmt: skip
     assert event["detail"]["name"] == execution["executionArn"].rsplit(":", 1)[1]
+
+
+def test_sync_task_rides_out_a_failed_describe_jobs(setup: Setup, monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN moto's DescribeJobs answers 500 (an unhandled error, no request id) to the first two polls
+    from moto.batch.models import BatchBackend
+
+    describe_jobs = BatchBackend.describe_jobs
+    failures: list[list[str]] = []
+
+    def flaky(self: BatchBackend, jobs: list[str] | None) -> Any:
+        if len(failures) < 2:
+            failures.append(list(jobs or []))
+            raise RuntimeError("dictionary changed size during iteration")
+        return describe_jobs(self, jobs)
+
+    monkeypatch.setattr(BatchBackend, "describe_jobs", flaky)
+    machine = setup.machine(
+        "flaky-describe", {"StartAt": "Job", "States": {"Job": batch_task(setup, "exit 0", End=True)}}
+    )
+    # WHEN the machine runs a batch:submitJob.sync task
+    execution = setup.execute(machine, {})
+    # THEN the task kept polling, as Step Functions does, and finished with the job
+    assert len(failures) == 2
+    assert execution["status"] == "SUCCEEDED", execution
+    assert json.loads(execution["output"])["Status"] == "SUCCEEDED"

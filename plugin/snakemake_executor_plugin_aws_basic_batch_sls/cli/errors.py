@@ -10,9 +10,7 @@ from botocore.exceptions import (
     NoRegionError,
 )
 
-THROTTLING_CODES = frozenset(
-    {"Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded"}
-)
+from sls_contract.batch_errors import THROTTLING_CODES
 
 
 class CliError(Exception):
