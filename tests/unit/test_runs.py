@@ -195,3 +195,62 @@ def test_failure_cause_of_a_lambda_error():
     assert failure_cause({"Error": "InvalidRunRequest", "Cause": cause}) == (
         "InvalidRunRequest: invalid run request: storage_prefix: Field required"
     )
+
+
+def _announcements():
+    sqs, events = boto3.client("sqs"), boto3.client("events")
+    queue = sqs.create_queue(QueueName="announcements")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="runs", EventPattern=json.dumps({"source": ["aws-basic-batch-sls"]}))
+    events.put_targets(Rule="runs", Targets=[{"Id": "q", "Arn": arn}])
+    return lambda: [
+        json.loads(m["Body"])
+        for m in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+    ]
+
+
+def test_a_failed_execution_that_no_catch_saw_is_cleaned_up_and_announced(lifecycle, batch_env):
+    # GIVEN a running run with a submitted job, whose execution failed outside the machine's Catch
+    received = _announcements()
+    batch = boto3.client("batch")
+    spec = model(minimal_spec(run_id="r-4"))
+    lifecycle.jobs.claim(spec, "t", 120)
+    job = batch.submit_job(
+        jobName="j", jobQueue=batch_env.job_queue_arn, jobDefinition=batch_env.job_definition_arn
+    )
+    lifecycle.jobs.mark_submitted(spec, job["jobId"], job["jobArn"])
+    lifecycle.runs.start("r-4", "arn:exec:r-4", "test", REQUEST)
+    change = {
+        "detail-type": "Step Functions Execution Status Change",
+        "detail": {
+            "name": "r-4", "status": "FAILED", "executionArn": "arn:exec:r-4",
+            "error": "States.Runtime", "cause": "An error occurred while executing the state 'RunCoordinator'",
+        },
+    }  # fmt: skip
+    # WHEN the status change reaches the lifecycle function
+    result = dispatch(lifecycle, change)
+    # THEN the job is terminated, the run FAILED with Step Functions' error, and announced once
+    assert (result["recorded"], result["terminated"]) == (True, 1)
+    run = lifecycle.runs.get("r-4")
+    assert run.status == RunStatus.FAILED
+    assert run.cause == (
+        "execution failed: States.Runtime: An error occurred while executing the state 'RunCoordinator'"
+    )
+    assert [(e["detail-type"], e["detail"]["run_id"]) for e in received()] == [("Run Failed", "r-4")]
+
+
+def test_a_failed_execution_after_the_machines_own_clean_up_is_not_announced_twice(lifecycle):
+    # GIVEN a run the machine's Catch already recorded FAILED
+    received = _announcements()
+    lifecycle.runs.start("r-5", "arn:exec:r-5", "test", REQUEST)
+    lifecycle.failed("r-5", "States.TaskFailed: exit code 1")
+    change = {
+        "detail-type": "Step Functions Execution Status Change",
+        "detail": {"name": "r-5", "status": "FAILED", "executionArn": "arn:exec:r-5"},
+    }
+    # WHEN the execution's FAILED status change arrives
+    result = dispatch(lifecycle, change)
+    # THEN the first cause stands and no second Run Failed event is put
+    assert result["recorded"] is False
+    assert lifecycle.runs.get("r-5").cause == "States.TaskFailed: exit code 1"
+    assert received() == []

@@ -161,33 +161,44 @@ class Lifecycle:
         return {"run_id": run_id, "status": RunStatus.SUCCEEDED.value, "job_counts": counts}
 
     def failed(self, run_id: str, cause: str, status: RunStatus = RunStatus.FAILED) -> dict[str, Any]:
-        """Terminate every job of the run that is not finished, then record why."""
+        """Terminate every job of the run that is not finished, then record why (unless the run's
+        record is final already: ``recorded`` says which)."""
         summary = cancel_run(self.jobs, self.batch, run_id, f"run {status.value.lower()}: {cause}"[:1000])
         counts = job_counts(self.jobs.run_jobs(run_id))
-        self.runs.finish(run_id, status, cause, counts)
+        recorded = self.runs.finish(run_id, status, cause, counts)
         return {
             "run_id": run_id,
             "status": status.value,
             "cause": cause,
+            "recorded": recorded,
             "terminated": len(summary.terminated),
             "job_counts": counts,
         }
 
     def execution_stopped(self, event: dict[str, Any]) -> dict[str, Any]:
-        """A "Step Functions Execution Status Change" ABORTED / TIMED_OUT: the machine ran no Catch."""
+        """A "Step Functions Execution Status Change" ABORTED / TIMED_OUT / FAILED.
+
+        Abort and time-out run no Catch; FAILED normally follows the machine's own clean-up, but an
+        error no Catch sees (States.Runtime, or the clean-up step failing) ends there too. So: terminate
+        whatever of the run still runs, and record and announce the failure only if the run's record
+        is not final yet (the machine's clean-up already announced it otherwise).
+        """
         detail = event["detail"]
         status = RunStatus.ABORTED if detail["status"] == "ABORTED" else RunStatus.FAILED
         cause = f"execution {detail['status'].lower().replace('_', ' ')}"
+        if detail.get("error") or detail.get("cause"):
+            cause = f"{cause}: {failure_cause({'Error': detail.get('error'), 'Cause': detail.get('cause')})}"
         result = self.failed(detail["name"], cause, status)
-        self.events.put_events(
-            Entries=[
-                {
-                    "Source": EVENT_SOURCE,
-                    "DetailType": RUN_FAILED,
-                    "Detail": json.dumps({**result, "execution_arn": detail.get("executionArn")}),
-                }
-            ]
-        )
+        if result["recorded"]:
+            self.events.put_events(
+                Entries=[
+                    {
+                        "Source": EVENT_SOURCE,
+                        "DetailType": RUN_FAILED,
+                        "Detail": json.dumps({**result, "execution_arn": detail.get("executionArn")}),
+                    }
+                ]
+            )
         return result
 
 
@@ -209,7 +220,7 @@ def failure_cause(error: dict[str, Any] | None) -> str:
         cause = reason or cause
         if exit_code is not None:
             cause = f"{cause} (exit code {exit_code})"
-    return f"{error.get('Error', 'Error')}: {cause}".strip()
+    return f"{error.get('Error') or 'Error'}: {cause}".strip()
 
 
 class LifecycleAction(BaseModel):
