@@ -19,6 +19,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from . import moto_dispatch
 from .endpoint import free_port
 
 ENDPOINT_ENV = "AWS_ENDPOINT_URL_DYNAMODB"
@@ -36,7 +37,7 @@ class DynamoDBServer:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+                [sys.executable, "-m", __name__, "-H", "127.0.0.1", "-p", str(self.port)],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
@@ -96,3 +97,15 @@ class DynamoDBServer:
                     TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["AttributeName"]},
                 )
             source.delete_table(TableName=name)
+
+
+def main(argv: list[str]) -> None:
+    """moto's server, dispatching as the main endpoint does (see :mod:`localcloud.moto_dispatch`)."""
+    from moto.server import main as moto_server_main
+
+    moto_dispatch.install()
+    moto_server_main(argv)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
