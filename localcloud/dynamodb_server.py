@@ -19,7 +19,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from . import moto_dispatch
+from . import moto_dispatch, moto_dynamodb
 from .endpoint import free_port
 
 ENDPOINT_ENV = "AWS_ENDPOINT_URL_DYNAMODB"
@@ -104,6 +104,7 @@ def main(argv: list[str]) -> None:
     from moto.server import main as moto_server_main
 
     moto_dispatch.install()
+    moto_dynamodb.install()
     moto_server_main(argv)
 
 

@@ -10,7 +10,7 @@ import urllib.request
 
 from moto.server import ThreadedMotoServer
 
-from . import moto_dispatch, moto_sqs
+from . import moto_dispatch, moto_dynamodb, moto_sqs
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -36,6 +36,7 @@ class MotoEndpoint:
     def start(self) -> MotoEndpoint:
         moto_sqs.install()
         moto_dispatch.install()
+        moto_dynamodb.install()
         # Step Functions service integrations call http://localhost:$MOTO_PORT (see DESIGN.md).
         os.environ["MOTO_PORT"] = str(self.port)
         self._server.start()
