@@ -100,3 +100,31 @@ def test_every_clause_kind_in_one_valid_expression(table: tuple[Any, str]) -> No
         ReturnValues="ALL_NEW",
     )["Attributes"]  # fmt: skip
     assert item == {**KEY, "s": {"S": "v"}, "tally": {"N": "1"}, "tags": {"SS": ["b"]}}
+
+
+def test_items_of_every_attribute_type_come_back_as_they_were_written(table: tuple[Any, str]) -> None:
+    # GIVEN an item with every attribute type, plain ones (copied as they are) and nested or binary
+    # ones (moto's serializer)
+    dynamodb, name = table
+    item = {
+        **KEY,
+        "s": {"S": "text"}, "empty": {"S": ""}, "n": {"N": "42.5"}, "b": {"B": b"\x00\xffbytes"},
+        "yes": {"BOOL": True}, "no": {"BOOL": False}, "nothing": {"NULL": True},
+        "ss": {"SS": ["a", "b"]}, "ns": {"NS": ["1", "2"]}, "bs": {"BS": [b"x", b"y"]},
+        "l": {"L": [{"S": "in list"}, {"N": "1"}, {"M": {"deep": {"BOOL": True}}}, {"B": b"z"}]},
+        "m": {"M": {"k": {"S": "v"}, "inner": {"L": [{"NULL": True}]}, "bin": {"B": b"q"}}},
+    }  # fmt: skip
+    dynamodb.put_item(TableName=name, Item=item)
+    # WHEN it is read back by GetItem, Query and UpdateItem's ReturnValues
+    got = dynamodb.get_item(TableName=name, Key=KEY)["Item"]
+    queried = dynamodb.query(
+        TableName=name, KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": KEY["pk"]}
+    )["Items"]
+    updated = dynamodb.update_item(
+        TableName=name, Key=KEY, UpdateExpression="SET s = :s", ExpressionAttributeValues={":s": {"S": "new"}},
+        ReturnValues="ALL_NEW",
+    )["Attributes"]  # fmt: skip
+    # THEN every value is the one written
+    assert got == item
+    assert queried == [item]
+    assert updated == {**item, "s": {"S": "new"}}
