@@ -134,14 +134,19 @@ def test_register_gives_the_coordinator_job_its_command_and_environment(lifecycl
     assert (run.status, run.execution_arn) == (RunStatus.RUNNING, "arn:x:execution:m:r-1")
 
 
-def test_failure_terminates_the_runs_jobs_and_records_the_cause(lifecycle, batch_env):
-    batch = boto3.client("batch")
-    spec = model(minimal_spec(run_id="r-2"))
+def _submitted_job(lifecycle, batch_env, run_id):
+    """A job of the run, claimed, submitted to (moto) Batch and recorded with its Batch job id."""
+    spec = model(minimal_spec(run_id=run_id))
     lifecycle.jobs.claim(spec, "t", 120)
-    job = batch.submit_job(
+    job = boto3.client("batch").submit_job(
         jobName="j", jobQueue=batch_env.job_queue_arn, jobDefinition=batch_env.job_definition_arn
     )
     lifecycle.jobs.mark_submitted(spec, job["jobId"], job["jobArn"])
+    return job["jobId"]
+
+
+def test_failure_terminates_the_runs_jobs_and_records_the_cause(lifecycle, batch_env):
+    _submitted_job(lifecycle, batch_env, "r-2")
     queued = model(minimal_spec(run_id="r-2", job_id="f" * 32))
     lifecycle.jobs.claim(queued, "t", 120)
     lifecycle.runs.start("r-2", "arn:exec", "test", REQUEST)
@@ -162,12 +167,20 @@ def test_failure_terminates_the_runs_jobs_and_records_the_cause(lifecycle, batch
     assert lifecycle.runs.get("r-2").status == RunStatus.FAILED
 
 
-def test_an_aborted_execution_is_cleaned_up_and_announced(lifecycle):
+def _announcements():
     sqs, events = boto3.client("sqs"), boto3.client("events")
     queue = sqs.create_queue(QueueName="announcements")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     events.put_rule(Name="runs", EventPattern=json.dumps({"source": ["aws-basic-batch-sls"]}))
     events.put_targets(Rule="runs", Targets=[{"Id": "q", "Arn": arn}])
+    return lambda: [
+        json.loads(m["Body"])
+        for m in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+    ]
+
+
+def test_an_aborted_execution_is_cleaned_up_and_announced(lifecycle):
+    received = _announcements()
     lifecycle.runs.start("r-3", "arn:exec:r-3", "test", REQUEST)
     change = {
         "detail-type": "Step Functions Execution Status Change",
@@ -175,8 +188,7 @@ def test_an_aborted_execution_is_cleaned_up_and_announced(lifecycle):
     }
     dispatch(lifecycle, change)
     assert lifecycle.runs.get("r-3").status == RunStatus.ABORTED
-    body = json.loads(sqs.receive_message(QueueUrl=queue)["Messages"][0]["Body"])
-    assert (body["detail-type"], body["detail"]["run_id"]) == ("Run Failed", "r-3")
+    assert [(e["detail-type"], e["detail"]["run_id"]) for e in received()] == [("Run Failed", "r-3")]
 
 
 def test_the_coordinator_command_line():
@@ -197,28 +209,10 @@ def test_failure_cause_of_a_lambda_error():
     )
 
 
-def _announcements():
-    sqs, events = boto3.client("sqs"), boto3.client("events")
-    queue = sqs.create_queue(QueueName="announcements")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events.put_rule(Name="runs", EventPattern=json.dumps({"source": ["aws-basic-batch-sls"]}))
-    events.put_targets(Rule="runs", Targets=[{"Id": "q", "Arn": arn}])
-    return lambda: [
-        json.loads(m["Body"])
-        for m in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
-    ]
-
-
 def test_a_failed_execution_that_no_catch_saw_is_cleaned_up_and_announced(lifecycle, batch_env):
     # GIVEN a running run with a submitted job, whose execution failed outside the machine's Catch
     received = _announcements()
-    batch = boto3.client("batch")
-    spec = model(minimal_spec(run_id="r-4"))
-    lifecycle.jobs.claim(spec, "t", 120)
-    job = batch.submit_job(
-        jobName="j", jobQueue=batch_env.job_queue_arn, jobDefinition=batch_env.job_definition_arn
-    )
-    lifecycle.jobs.mark_submitted(spec, job["jobId"], job["jobArn"])
+    _submitted_job(lifecycle, batch_env, "r-4")
     lifecycle.runs.start("r-4", "arn:exec:r-4", "test", REQUEST)
     change = {
         "detail-type": "Step Functions Execution Status Change",
