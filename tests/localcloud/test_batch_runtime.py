@@ -374,9 +374,11 @@ def test_describe_jobs_survives_a_submit_while_it_reads(
     # GIVEN jobs, and a SubmitJob landing (as from another request thread) while DescribeJobs reads them
     from moto.batch.models import Job, batch_backends
 
+    from localcloud.endpoint import ACCOUNT, REGION
+
     runtime_factory(simulate=True, simulate_seconds=60)
     ids = [batch_setup.submit(f"reader-{i}", "true") for i in range(3)]
-    backend = batch_backends["123456789012"]["us-east-1"]
+    backend = batch_backends[ACCOUNT][REGION]
     job_describe = Job.describe
     landed: list[str] = []
 
