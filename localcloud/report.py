@@ -14,7 +14,7 @@ _STYLE = {"SUCCEEDED": "green", "FAILED": "red"}
 
 def run_records(dynamodb: Any, table_name: str, run_id: str) -> list[JobRecord]:
     records = JobStore(dynamodb, table_name).run_jobs(run_id)
-    return sorted(records, key=lambda r: (r.created_at or "", r.snakemake_jobid or 0))
+    return sorted(records, key=JobRecord.sort_key)
 
 
 def jobs_table(records: list[JobRecord], title: str) -> Table:
@@ -24,7 +24,7 @@ def jobs_table(records: list[JobRecord], title: str) -> Table:
     for r in records:
         duration = r.duration_seconds()
         table.add_row(
-            r.rule or "?",
+            r.rule_label(),
             r.batch_job_id or "-",
             f"[{_STYLE.get(r.status, 'yellow')}]{r.status}[/]",
             "-" if r.exit_code is None else str(r.exit_code),

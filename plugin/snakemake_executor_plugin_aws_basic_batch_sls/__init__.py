@@ -108,8 +108,10 @@ common_settings = CommonSettings(
     non_local_exec=True,
     # Batch containers share no file system with this machine: inputs and outputs go through storage.
     implies_no_shared_fs=True,
-    # The workflow is bundled in the job's image, as with the aws-basic-batch plugin.
-    job_deploy_sources=False,
+    # Snakemake uploads the workflow's sources to the default storage and each job fetches them, so a
+    # stock image (Python, Snakemake, the S3 storage plugin) runs any workflow; an image that bundles
+    # the workflow keeps working.
+    job_deploy_sources=True,
     # Jobs must reach the same default storage (S3) as this process.
     pass_default_storage_provider_args=True,
     pass_default_resources_args=True,

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 import uuid
 from collections.abc import AsyncGenerator
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
+from snakemake.common import get_container_image
 from snakemake_interface_common.exceptions import WorkflowError
 from snakemake_interface_executor_plugins.executors.base import SubmittedJobInfo
 from snakemake_interface_executor_plugins.executors.remote import RemoteExecutor
@@ -29,13 +31,30 @@ from sls_contract.tags import job_tags
 from . import coordinator_mode
 from .config import resolve
 from .environment import split_environment
+from .foreign_settings import foreign_settings
+from .job_identity import identify
 from .messages import failure_message, lost_message
 from .resources import Defaults, ResourceError, build_spec, spec_fields
 from .sender import SpecTooLarge, encode, send_specs
 from .status_reader import StatusReader
+from .storage_outputs import (
+    CheckpointOutput,
+    forget_stale_directory_state,
+    prefetch_command,
+    retrieve_checkpoint_outputs,
+)
 
 # Consecutive status rounds that may fail to read the table before the run gives up loudly.
 MAX_FAILED_ROUNDS = 10
+
+
+def _user_container_image(workflow: Any) -> str | None:
+    """Snakemake's --container-image, unless it is Snakemake's own default (which it always sets).
+
+    Jobs run the job definition's image unless the user named another one.
+    """
+    image = getattr(workflow.remote_execution_settings, "container_image", None)
+    return image if image and image != get_container_image() else None
 
 
 def new_run_id() -> str:
@@ -57,8 +76,12 @@ class Executor(RemoteExecutor):
             job_definition=self.plane.job_definition,
             task_timeout=self.plane.task_timeout,
             secrets=self.plane.secrets,
+            container_image=_user_container_image(self.workflow),
         )
+        for warning in foreign_settings(sys.argv, os.environ):
+            self.logger.warning(f"aws-basic-batch-sls: {warning}")
         self._environment: dict[str, str] | None = None
+        self._checkpoint_outputs: list[CheckpointOutput] = []
         self._failed_rounds = 0
         if settings.coordinator and RUN_ID_ENV not in os.environ:
             self._hand_over_to_coordinator(settings)
@@ -103,41 +126,47 @@ class Executor(RemoteExecutor):
                 )
         return self._environment
 
-    def _check_platform(self, spec: JobSpec) -> None:
+    def _check_platform(self, spec: JobSpec, label: str) -> None:
         try:
             fargate = self.definitions.is_fargate(spec.job_definition)
         except PermanentSubmitError as exc:
             if "AccessDenied" in str(exc):
                 return  # not allowed to look; the submit function checks the same rule
-            raise ResourceError(f"rule {spec.rule}: resource aws_batch_job_definition: {exc}") from exc
+            raise ResourceError(f"rule {label}: resource aws_batch_job_definition: {exc}") from exc
         if fargate:
             try:
                 check_fargate_pair(spec.vcpu, spec.memory_mib)
             except InvalidJobSpec as exc:
                 raise ResourceError(
-                    f"rule {spec.rule}: resources aws_batch_vcpu / aws_batch_mem_mb (or threads / "
+                    f"rule {label}: resources aws_batch_vcpu / aws_batch_mem_mb (or threads / "
                     f"mem_mb) on Fargate job definition {spec.job_definition}: {exc}"
                 ) from exc
 
     def job_spec(self, job: JobExecutorInterface) -> JobSpec:
-        rule = job.name
+        who = identify(job)
         # job.resources is a Namedlist: iterating it yields values, so keys() is needed.
         resources = {name: job.resources.get(name) for name in job.resources.keys()}  # noqa: SIM118
         job_id = uuid.uuid4().hex
-        fields = spec_fields(rule, job.threads, resources, self.defaults, unique=job_id)
+        label = who.label.removeprefix("rule ")
+        fields = spec_fields(label, job.threads, resources, self.defaults, job_id, who.name_part)
         fields.update(
             run_id=self.run_id,
             job_id=job_id,
             workflow=self.workflow_name,
-            rule=rule,
+            rule=who.rule,
+            group=who.group,
             snakemake_jobid=job.jobid,
             command=["/bin/bash", "-c", self.format_job_exec(job)],
             environment=self.job_environment(),
-            tags=job_tags(self.plane.tags, self.run_id, rule, self.workflow_name),
+            tags=job_tags(self.plane.tags, self.run_id, who.rule, self.workflow_name),
         )
-        spec = build_spec(rule, fields, resources)
-        self._check_platform(spec)
+        spec = build_spec(label, fields, resources)
+        self._check_platform(spec, label)
         return spec
+
+    def get_job_exec_prefix(self, job: JobExecutorInterface) -> str:
+        # A job's input functions may read checkpoint outputs from disk: download them first.
+        return prefetch_command(job, self._checkpoint_outputs, self.get_python_executable())
 
     def run_job(self, job: JobExecutorInterface) -> None:
         self.run_jobs([job])
@@ -201,6 +230,14 @@ class Executor(RemoteExecutor):
                     continue
                 yield job_info
             elif record.status == JobStatus.SUCCEEDED:
+                forget_stale_directory_state(job_info.job)
+                try:
+                    self._checkpoint_outputs.extend(await retrieve_checkpoint_outputs(job_info.job))
+                except WorkflowError as exc:  # Snakemake's storage layer wraps the plugin's errors
+                    self.report_job_error(
+                        job_info, msg=f"checkpoint outputs could not be retrieved from storage: {exc}"
+                    )
+                    continue
                 self.report_job_success(job_info)
             elif record.status == JobStatus.FAILED:
                 self.report_job_error(job_info, msg=failure_message(self.plane, record))

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from sls_contract.limits import BATCH_JOB_NAME_MAX
+from sls_contract.limits import BATCH_JOB_NAME_MAX, BATCH_TIMEOUT_MIN_SECONDS
 from sls_contract.spec import JobSpec, Secret
 
 # resource name -> (JobSpec field it sets, what it means). The README's table is generated from this.
@@ -22,7 +22,10 @@ RESOURCES: dict[str, tuple[str, str]] = {
     "aws_batch_gpu": ("gpu", "GPUs (default: the rule's gpu / nvidia_gpu, else 0)"),
     "aws_batch_job_queue": ("job_queue", "job queue name or ARN (default: the stack's JobQueueArn)"),
     "aws_batch_job_definition": ("job_definition", "job definition name or ARN (default: the stack's)"),
-    "aws_batch_task_timeout": ("timeout_seconds", "attempt timeout in seconds, >= 60"),
+    "aws_batch_task_timeout": (
+        "timeout_seconds",
+        "attempt timeout in seconds, >= 60 (default: Snakemake's `runtime` resource, minutes x 60)",
+    ),
     "aws_batch_timeout": ("timeout_seconds", "alias of aws_batch_task_timeout (aws-batch plugin)"),
     "aws_batch_job_name_prefix": ("job_name", "job name prefix (default: snakejob)"),
     "aws_batch_job_name_suffix": ("job_name", "job name suffix, after the rule name"),
@@ -42,7 +45,11 @@ RESOURCES: dict[str, tuple[str, str]] = {
         "consumable_resources",
         'JSON list of {"consumableResource": NAME, "quantity": N}',
     ),
-    "aws_batch_container_image": ("container_image", "container image for this rule (aws-batch plugin)"),
+    "aws_batch_container_image": (
+        "container_image",
+        "container image for this rule (default: Snakemake's --container-image if set, else the job "
+        "definition's)",
+    ),
 }
 
 _FIELD_TO_RESOURCE = {field: name for name, (field, _) in reversed(RESOURCES.items())}
@@ -59,6 +66,8 @@ class Defaults:
     job_definition: str
     task_timeout: int | None
     secrets: tuple[Secret, ...]
+    # Snakemake's --container-image when the user set one; None: the job definition's image.
+    container_image: str | None = None
 
 
 def _json_resource(rule: str, resources: dict[str, Any], name: str) -> Any:
@@ -116,13 +125,37 @@ def _job_name(rule: str, resources: dict[str, Any], unique: str) -> str:
 
 
 def _timeout(rule: str, resources: dict[str, Any], default: int | None) -> int | None:
+    """aws_batch_task_timeout / aws_batch_timeout (seconds), else Snakemake's `runtime` (minutes)."""
     task = _number(rule, resources, "aws_batch_task_timeout", int)
     alias = _number(rule, resources, "aws_batch_timeout", int)
     if task is not None and alias is not None and task != alias:
         raise ResourceError(
             f"rule {rule}: aws_batch_task_timeout={task} and aws_batch_timeout={alias} disagree; keep one"
         )
-    return task if task is not None else alias if alias is not None else default
+    if task is not None or alias is not None:
+        return task if task is not None else alias
+    runtime = _number(rule, resources, "runtime", int)
+    if runtime is not None:
+        if runtime < 1:
+            raise ResourceError(
+                f"rule {rule}: resource runtime={runtime!r} (minutes) is below AWS Batch's minimum "
+                f"attempt timeout of {BATCH_TIMEOUT_MIN_SECONDS} s: use runtime=1 or more"
+            )
+        return runtime * 60
+    return default
+
+
+def _vcpu(rule: str, resources: dict[str, Any]) -> float | None:
+    vcpu = _number(rule, resources, "aws_batch_vcpu", float)
+    if vcpu is not None and vcpu <= 0:
+        # Snakemake rounds a float resource to a whole number when the Snakefile is read
+        # (round(0.25) == round(0.5) == 0), so a Fargate fraction written as a number arrives as 0.
+        raise ResourceError(
+            f"rule {rule}: resource aws_batch_vcpu={resources.get('aws_batch_vcpu')!r} must be above 0. "
+            "Snakemake rounds numeric resources to whole numbers, so 0.25 and 0.5 arrive as 0: "
+            'write fractional Fargate vCPUs as strings, e.g. aws_batch_vcpu="0.25"'
+        )
+    return vcpu
 
 
 def _merged_secrets(rule: str, resources: dict[str, Any], default: tuple[Secret, ...]) -> list[Any]:
@@ -142,9 +175,13 @@ def spec_fields(
     resources: dict[str, Any],
     defaults: Defaults,
     unique: str,
+    name_part: str | None = None,
 ) -> dict[str, Any]:
-    """The resource-derived part of a JobSpec (raises ResourceError)."""
-    vcpu = _number(rule, resources, "aws_batch_vcpu", float)
+    """The resource-derived part of a JobSpec (raises ResourceError).
+
+    `rule` names the job in messages; `name_part` (default: `rule`) goes into the Batch job name.
+    """
+    vcpu = _vcpu(rule, resources)
     mem = _number(rule, resources, "aws_batch_mem_mb", int)
     gpu = _number(rule, resources, "aws_batch_gpu", int)
     fallback_gpu = resources.get("gpu", resources.get("nvidia_gpu", 0)) or 0
@@ -155,13 +192,13 @@ def spec_fields(
         "job_queue": resources.get("aws_batch_job_queue") or defaults.job_queue,
         "job_definition": resources.get("aws_batch_job_definition") or defaults.job_definition,
         "timeout_seconds": _timeout(rule, resources, defaults.task_timeout),
-        "job_name": _job_name(rule, resources, unique),
+        "job_name": _job_name(name_part or rule, resources, unique),
         "scheduling_priority": _number(rule, resources, "aws_batch_scheduling_priority", int),
         "share_identifier": resources.get("aws_batch_share_identifier"),
         "retry_strategy": _json_resource(rule, resources, "aws_batch_retry_strategy"),
         "secrets": _merged_secrets(rule, resources, defaults.secrets),
         "consumable_resources": _json_resource(rule, resources, "aws_batch_consumable_resources") or [],
-        "container_image": resources.get("aws_batch_container_image"),
+        "container_image": resources.get("aws_batch_container_image") or defaults.container_image,
     }
 
 

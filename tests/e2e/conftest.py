@@ -27,7 +27,7 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="session")
 def workflows(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The test workflows plus examples/demo's Snakefile, as one job "image" directory."""
+    """The test workflows plus examples/demo's Snakefile: the user's directory, not in any image."""
     directory = tmp_path_factory.mktemp("workflows")
     shutil.copytree(HERE / "workflows", directory, dirs_exist_ok=True)
     shutil.copy(REPO_ROOT / "examples" / "demo" / "Snakefile", directory / "demo.smk")
@@ -90,7 +90,8 @@ class Driver:
 
 
 def _cloud(workflows: Path, **knobs: object) -> Iterator[Driver]:
-    batch = BatchRuntimeConfig(image_dirs={"*": workflows}, time_scale=0.05, **knobs.pop("batch", {}))
+    # A stock image: jobs get the workflow only through Snakemake's source deployment (job_deploy_sources).
+    batch = BatchRuntimeConfig(time_scale=0.05, **knobs.pop("batch", {}))
     with LocalCloud(batch_config=batch, retry_delay=1, **knobs) as cloud:
         yield Driver(cloud, workflows)
 

@@ -30,6 +30,7 @@ class ReportingExecutor(Executor):
         self.plane = plane
         self.reader = StatusReader(store, RUN_ID)
         self.status_rate_limiter = Throttler(rate_limit=10, period=1)
+        self._checkpoint_outputs = []
         self._failed_rounds = 0
         self.succeeded, self.failed = [], {}
         self.logger = SimpleNamespace(warning=print, info=print)
@@ -107,7 +108,12 @@ def test_plugin_messages_to_batch_and_states_back(
     }
     executor = ReportingExecutor(plane, store)
     active = [
-        SimpleNamespace(external_jobid=s.job_id, aux={"sent_at": time.time(), "job_name": s.job_name})
+        SimpleNamespace(
+            external_jobid=s.job_id,
+            aux={"sent_at": time.time(), "job_name": s.job_name},
+            # a Snakemake job with no storage outputs (nothing to retrieve after it succeeds)
+            job=SimpleNamespace(is_group=lambda: False, output=[]),
+        )
         for s in (good, bad)
     ]
     # The first round sees SUBMITTED records only: both still active.

@@ -41,7 +41,8 @@ class JobRecord(BaseModel):
     expires_at: int | None = None
     rule: str | None = None
     workflow: str | None = None
-    snakemake_jobid: int | None = None
+    snakemake_jobid: int | str | None = None
+    group: str | None = None
     job_name: str | None = None
     job_queue: str | None = None
     job_definition: str | None = None
@@ -58,6 +59,17 @@ class JobRecord(BaseModel):
     stopped_at: int | None = None  # epoch ms
     claimed_at: int | None = None  # epoch s; the submit function's lease on the spec
     claim_token: str | None = None
+
+    def sort_key(self) -> tuple[str, int, str, str]:
+        """Creation order, then Snakemake's job id (ints before a group's UUID), for tables."""
+        jobid = self.snakemake_jobid
+        number = jobid if isinstance(jobid, int) else -1
+        return (self.created_at or "", number, str(jobid or ""), self.job_id)
+
+    def rule_label(self) -> str:
+        """What a table shows in its rule column: the rule, or a group's rules and group id."""
+        rule = self.rule or self.job_id
+        return f"{rule} (group {self.group})" if self.group else rule
 
     def duration_seconds(self) -> float | None:
         if self.started_at is None or self.stopped_at is None:

@@ -101,8 +101,11 @@ class JobSpec(BaseModel):
     # The submission id: unique per Snakemake job attempt; the idempotency key of SubmitJob.
     job_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{8,64}$")]
     workflow: str
+    # A group job's rules, sorted and comma-separated ("a,b"); Snakemake's group id is in `group`.
     rule: str
-    snakemake_jobid: int
+    # Snakemake's job id: an int for a single job, a UUID string for a group job.
+    snakemake_jobid: int | str
+    group: str | None = None
     job_name: JobName
     job_queue: Annotated[str, StringConstraints(min_length=1)]
     job_definition: Annotated[str, StringConstraints(min_length=1)]

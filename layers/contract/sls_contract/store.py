@@ -116,6 +116,7 @@ class JobStore:
                 "rule": spec.rule,
                 "workflow": spec.workflow,
                 "snakemake_jobid": spec.snakemake_jobid,
+                "group": spec.group,
                 "job_name": spec.job_name,
                 "job_queue": spec.job_queue,
                 "job_definition": spec.job_definition,

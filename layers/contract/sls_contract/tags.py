@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 from . import limits
+
+# Characters AWS accepts in tag values (ASCII form of "letters, digits, spaces and + - = . _ : / @").
+_NOT_TAG_VALUE = re.compile(r"[^A-Za-z0-9 _.:/=+@-]")
 
 RUN_ID_TAG = "snakemake:run-id"
 RULE_TAG = "snakemake:rule"
@@ -40,6 +45,11 @@ def parse_tag_string(text: str | None) -> dict[str, str]:
 
 
 def job_tags(user_tags: dict[str, str], run_id: str, rule: str, workflow: str) -> dict[str, str]:
-    """User tags plus the automatic ones; automatic values are cut to Batch's value limit."""
+    """User tags plus the automatic ones, made valid tag values: a group's rules "a,b" become "a b",
+    other characters AWS refuses in a tag value become "_", and values are cut to Batch's limit."""
     automatic = {RUN_ID_TAG: run_id, RULE_TAG: rule, WORKFLOW_TAG: workflow}
-    return {**user_tags, **{k: v[: limits.BATCH_TAG_VALUE_MAX] for k, v in automatic.items()}}
+    return {**user_tags, **{k: tag_value(v) for k, v in automatic.items()}}
+
+
+def tag_value(text: str) -> str:
+    return _NOT_TAG_VALUE.sub("_", text.replace(",", " "))[: limits.BATCH_TAG_VALUE_MAX]

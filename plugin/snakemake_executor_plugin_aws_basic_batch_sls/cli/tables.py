@@ -59,7 +59,7 @@ def runs_table(runs: Iterable[tuple[RunRecord, Mapping[str, int]]]) -> Table:
 
 
 def sort_jobs(records: Iterable[JobRecord]) -> list[JobRecord]:
-    return sorted(records, key=lambda r: (r.created_at or "", r.snakemake_jobid or 0, r.job_id))
+    return sorted(records, key=JobRecord.sort_key)
 
 
 def jobs_table(records: Iterable[JobRecord], title: str) -> Table:
@@ -69,7 +69,7 @@ def jobs_table(records: Iterable[JobRecord], title: str) -> Table:
     for r in records:
         duration = r.duration_seconds()
         table.add_row(
-            r.rule or r.job_id,
+            r.rule_label(),
             r.batch_job_id or "-",
             Text(r.status, style=_JOB_STYLE.get(r.status, "yellow")),
             "-" if r.exit_code is None else str(r.exit_code),
