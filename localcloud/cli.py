@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from rich.console import Console
+from rich.table import Table
 
 from sls_contract import stack_outputs
 
@@ -27,13 +28,15 @@ console = Console(width=None if sys.stdout.isatty() else 160)
 DEMO_DIR = REPO_ROOT / "examples" / "demo"
 
 
-def _start(args: argparse.Namespace, workflow_dir: Path | None = None) -> LocalCloud:
-    # Job "images" hold the workflow, as with the aws-basic-batch plugin's bundled images.
-    images = {"*": workflow_dir} if workflow_dir else {}
+def _start(args: argparse.Namespace, image_dir: Path | None = None) -> LocalCloud:
+    # A stock job image: Snakemake ships the workflow's sources through the default storage. An image
+    # directory stands for an image that bundles files (the aws-basic-batch plugin's way), if given.
+    images = {"*": image_dir} if image_dir else {}
     cloud = LocalCloud(
         max_vcpus=args.vcpus,
         batch_config=BatchRuntimeConfig(image_dirs=images),
         dynamodb_process=args.dynamodb_process,
+        port=args.port,
     )
     with console.status(
         "Starting the local cloud: moto on 127.0.0.1, stack from template.yaml, Lambda workers"
@@ -69,7 +72,7 @@ def _exit_on_sigterm() -> None:
 def demo(args: argparse.Namespace) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="demo-workflow-"))
     shutil.copytree(DEMO_DIR, workdir, dirs_exist_ok=True)
-    cloud = _start(args, workdir)
+    cloud = _start(args)
     try:
         run_id = "demo-" + time.strftime("%Y%m%dT%H%M%S")
         command = [
@@ -102,20 +105,36 @@ def demo(args: argparse.Namespace) -> int:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def snakemake_command(cloud: LocalCloud, storage_prefix: str) -> str:
+    """The command `up` prints: one shell command, continued with backslashes, that runs as printed."""
+    flags = [*cloud.snakemake_args(storage_prefix), "--jobs", "10", "--seconds-between-status-checks", "1"]
+    pairs = [" ".join(flags[i : i + 2]) for i in range(0, len(flags), 2)]
+    return " \\\n  ".join(["snakemake", *pairs])
+
+
 def up(args: argparse.Namespace) -> int:
-    cloud = _start(args, Path(args.workflow).resolve() if args.workflow else None)
+    cloud = _start(args, Path(args.image_dir).resolve() if args.image_dir else None)
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        env = cloud.client_env()
-        console.print("\n[bold]In another shell:[/]")
-        for name, value in env.items():
+        console.print("\n[bold]In another shell, in your workflow's directory:[/]")
+        console.print(f". {REPO_ROOT / '.venv' / 'bin' / 'activate'}", highlight=False)
+        for name, value in cloud.client_env().items():
             console.print(f"export {name}={value}", highlight=False)
-        flags = " ".join(cloud.snakemake_args(f"s3://{DATA_BUCKET}/my-run"))
-        console.print(f"snakemake --jobs 10 {flags}", highlight=False)
-        console.print(f"\nOutputs: {cloud.deployment.outputs}", highlight=False)
-        console.print("\n[dim]Ctrl-C stops the local cloud and everything it started.[/]")
+        console.print(snakemake_command(cloud, f"s3://{DATA_BUCKET}/my-run"), highlight=False, soft_wrap=True)
+        console.print(
+            "\nJobs get your workflow from the default storage (Snakemake's source deployment): any "
+            "directory with a Snakefile runs as it is. Inputs and outputs live under the storage prefix: "
+            f"upload inputs with `aws --endpoint-url {cloud.endpoint.url} s3 cp`, or let rules make them.",
+            highlight=False,
+        )
+        console.print(
+            f"Follow runs: aws-basic-batch-sls --endpoint-url {cloud.endpoint.url} show RUN_ID",
+            highlight=False,
+        )
+        console.print(outputs_table(cloud.deployment.outputs))
+        console.print("[dim]Ctrl-C stops the local cloud and everything it started.[/]")
         stop.wait()
         return 0
     finally:
@@ -123,10 +142,20 @@ def up(args: argparse.Namespace) -> int:
             cloud.stop()
 
 
+def outputs_table(outputs: dict[str, str]) -> Table:
+    table = Table(title="stack outputs", show_header=False)
+    for name, value in sorted(outputs.items()):
+        table.add_row(name, str(value))
+    return table
+
+
 def main(argv: list[str] | None = None) -> int:
     _exit_on_sigterm()
     parser = argparse.ArgumentParser(prog="python -m localcloud", description=__doc__)
     parser.add_argument("--vcpus", type=int, default=os.cpu_count() or 2, help="vCPUs for Batch jobs")
+    parser.add_argument(
+        "--port", type=int, default=None, help="port of the endpoint on 127.0.0.1 (default: a free one)"
+    )
     parser.add_argument(
         "--dynamodb-process",
         action="store_true",
@@ -138,6 +167,10 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--samples", type=int, default=8)
     run.add_argument("--jobs", type=int, default=20)
     keep = sub.add_parser("up", help="keep a local cloud running and print how to use it")
-    keep.add_argument("--workflow", help="directory the Batch jobs' 'image' holds (your workflow)")
+    keep.add_argument(
+        "--image-dir",
+        help="a directory the jobs' 'image' holds, copied into every job's working directory (not "
+        "needed: Snakemake ships your workflow's sources; use it to mimic an image with bundled files)",
+    )
     args = parser.parse_args(argv)
     return {"demo": demo, "up": up}[args.command](args)

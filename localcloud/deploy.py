@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import io
 import json
+import logging
+import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,6 +130,25 @@ def _register_state_machines_for_execution() -> None:
                     executing.create_state_machine(machine.name, machine.definition, machine.roleArn)
 
 
+# moto's CloudFormation cannot create AWS::SQS::QueuePolicy: README ("The local cloud") says so once;
+# it is not news on every start.
+_QUEUE_POLICY = "AWS::SQS::QueuePolicy"
+warnings.filterwarnings("ignore", message=f"Tried to parse {_QUEUE_POLICY}")
+logging.getLogger("moto").addFilter(lambda record: _QUEUE_POLICY not in record.getMessage())
+
+
+def _layer_arns_fixed(session: Any, outputs: dict[str, str]) -> dict[str, str]:
+    """moto's CloudFormation gives `Ref` of a LayerVersion as an object's repr: use the version's ARN."""
+    broken = {
+        name for name, value in outputs.items() if value.startswith("<moto.awslambda.models.LayerVersion")
+    }
+    if not broken:
+        return outputs
+    layers = session.client("lambda").list_layers()["Layers"]
+    [arn] = [layer["LatestMatchingVersion"]["LayerVersionArn"] for layer in layers] or [None]
+    return {**outputs, **dict.fromkeys(broken, arn)}
+
+
 def deploy(
     session: Any, stack_name: str, max_vcpus: int, parameters: dict[str, str] | None = None
 ) -> Deployment:
@@ -143,7 +164,7 @@ def deploy(
     translated = translate_template(TEMPLATE, parameter_values=values)
     _upload_placeholder_code(session.client("s3"), translated)
     _apply_definition_substitutions(translated)
-    outputs = _create_stack(cfn, stack_name, json.dumps(translated), values)
+    outputs = _layer_arns_fixed(session, _create_stack(cfn, stack_name, json.dumps(translated), values))
     _apply_bucket_notifications(session, translated, cfn, stack_name)
     _register_state_machines_for_execution()
     return Deployment(stack_name, outputs, infra, _function_code_dirs(stack_name, cfn))

@@ -36,7 +36,37 @@ def _port_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def test_up_prints_the_environment_and_ctrl_c_stops_everything():
+SNAKEFILE = """
+rule all:
+    input: "b.txt"
+
+rule a:
+    output: "a.txt"
+    group: "g"
+    shell: "echo hello > {output}"
+
+rule b:
+    input: "a.txt"
+    output: "b.txt"
+    group: "g"
+    shell: "tr a-z A-Z < {input} > {output}"
+"""
+
+
+def _printed_commands(text: str) -> str:
+    """The shell lines `up` prints under 'In another shell', as a script."""
+    block = text.split("In another shell", 1)[1].split("\n", 1)[1]
+    lines = []
+    for line in block.splitlines():
+        if not (
+            line.startswith((". ", "export ", "snakemake", "  --")) or (lines and lines[-1].endswith("\\"))
+        ):
+            break
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def test_up_prints_the_environment_and_ctrl_c_stops_everything(tmp_path):
     process = subprocess.Popen(
         [sys.executable, "-m", "localcloud", "up"],
         cwd=ROOT,
@@ -52,10 +82,20 @@ def test_up_prints_the_environment_and_ctrl_c_stops_everything():
         wait_until(lambda: any("Ctrl-C stops" in line for line in lines), 240, "the local cloud to be up")
         text = "".join(lines)
         port = int(re.search(r"export AWS_ENDPOINT_URL=http://127\.0\.0\.1:(\d+)", text).group(1))
-        assert "snakemake --jobs 10 --executor aws-basic-batch-sls" in text
         assert _port_open(port)
         started = _children(process.pid)
         assert started  # the Lambda workers
+        assert "QueuePolicy" not in text and "<moto." not in text  # no moto noise, no object reprs
+        # The printed commands run as printed, in a new shell, on a workflow no job image contains.
+        (tmp_path / "Snakefile").write_text(SNAKEFILE)
+        script = _printed_commands(text)
+        assert "--seconds-between-status-checks" in script
+        clean_env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "VIRTUAL_ENV"))}
+        run = subprocess.run(
+            ["bash", "-c", script], cwd=tmp_path, env=clean_env, capture_output=True, text=True, timeout=300
+        )
+        assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
+        assert "Finished jobid" in run.stderr
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=60)

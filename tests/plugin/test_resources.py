@@ -179,3 +179,45 @@ def test_every_documented_resource_of_both_reference_plugins_is_accepted():
         "aws_batch_consumable_resources", "aws_batch_container_image",
     }  # fmt: skip
     assert documented <= set(RESOURCES)
+
+
+def test_snakemake_runtime_minutes_sets_the_attempt_timeout():
+    assert make_spec({"runtime": 90}).timeout_seconds == 5400
+    # an explicit aws_batch_* timeout wins over runtime, whichever alias it uses
+    assert make_spec({"runtime": 90, "aws_batch_task_timeout": 600}).timeout_seconds == 600
+    assert make_spec({"runtime": 90, "aws_batch_timeout": 120}).timeout_seconds == 120
+    assert make_spec({}).timeout_seconds is None
+
+
+def test_runtime_below_one_minute_is_refused_with_what_to_do():
+    with pytest.raises(ResourceError, match=r"rule align: resource runtime=0 .*use runtime=1 or more"):
+        make_spec({"runtime": 0})
+
+
+def test_a_fraction_snakemake_rounded_to_zero_says_to_quote_it():
+    # Snakemake turns aws_batch_vcpu=0.25 into round(0.25) == 0 before any plugin sees it.
+    with pytest.raises(ResourceError, match=r'aws_batch_vcpu="0.25"') as info:
+        make_spec({"aws_batch_vcpu": 0, "aws_batch_mem_mb": 512})
+    assert str(info.value).startswith("rule align: resource aws_batch_vcpu=0 must be above 0")
+
+
+def test_container_image_default_comes_from_snakemakes_flag_and_a_rule_wins():
+    with_image = Defaults(
+        job_queue=QUEUE, job_definition=DEFINITION, task_timeout=None, secrets=(), container_image="img:1"
+    )
+
+    def spec(resources):
+        fields = spec_fields("align", 1, resources, with_image, unique=UNIQUE)
+        fields.update(
+            run_id="r", job_id=UNIQUE, workflow="wf", rule="align", snakemake_jobid=1, command=["x"]
+        )
+        return build_spec("align", fields, resources)
+
+    assert spec({}).container_image == "img:1"
+    assert spec({"aws_batch_container_image": "rule-img:2"}).container_image == "rule-img:2"
+    assert make_spec({}).container_image is None  # no --container-image: the job definition's image
+
+
+def test_a_group_job_is_named_after_its_group():
+    fields = spec_fields("group g (rules a, b)", 2, {}, DEFAULTS, unique=UNIQUE, name_part="g")
+    assert fields["job_name"] == f"snakejob-g-{UNIQUE}"

@@ -279,3 +279,17 @@ def test_job_tags_add_the_automatic_tags_cut_to_the_value_limit() -> None:
         "snakemake:workflow": "wf",
     }
     assert set(AUTOMATIC_TAGS) <= set(tags)
+
+
+def test_a_group_job_spec_carries_its_uuid_job_id_group_and_rules() -> None:
+    group_jobid = "3c5f6c1e-8b1d-5a4f-9a59-0e4f0d1c2b3a"  # Snakemake's group job id is a UUID
+    body = json.dumps(minimal_spec(snakemake_jobid=group_jobid, group="pair", rule="first,second"))
+    parsed = parse_job_spec(parse_job_spec(body).to_message())
+    assert (parsed.snakemake_jobid, parsed.group, parsed.rule) == (group_jobid, "pair", "first,second")
+    assert parse_job_spec(json.dumps(minimal_spec(snakemake_jobid=7))).snakemake_jobid == 7  # int stays int
+
+
+def test_automatic_tag_values_are_made_valid_for_aws() -> None:
+    tags = job_tags({}, run_id="run-1", rule="first,second", workflow="my workflow (copy) ü")
+    assert tags["snakemake:rule"] == "first second"
+    assert tags["snakemake:workflow"] == "my workflow _copy_ _"
