@@ -33,7 +33,7 @@ from .config import resolve
 from .environment import split_environment
 from .foreign_settings import foreign_settings
 from .job_identity import identify
-from .messages import failure_message, lost_message
+from .messages import failed_rules, failure_message, lost_message
 from .resources import Defaults, ResourceError, build_spec, spec_fields
 from .sender import SpecTooLarge, encode, send_specs
 from .status_reader import StatusReader
@@ -240,7 +240,8 @@ class Executor(RemoteExecutor):
                     continue
                 self.report_job_success(job_info)
             elif record.status == JobStatus.FAILED:
-                self.report_job_error(job_info, msg=failure_message(self.plane, record))
+                failed = failed_rules(self.clients("logs"), record) if record.group else None
+                self.report_job_error(job_info, msg=failure_message(self.plane, record, failed))
             else:
                 yield job_info
 

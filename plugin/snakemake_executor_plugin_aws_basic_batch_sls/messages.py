@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import quote
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from sls_contract.record import DEFAULT_LOG_GROUP, JobRecord
+
+# What Snakemake prints in a job's log for each rule that failed in it.
+_ERROR_IN_RULE = re.compile(r"^Error in rule (\S+):")
+# Log events read from the end of a failed group job's stream to find its failed rules.
+GROUP_LOG_TAIL_EVENTS = 1000
 
 
 def _console_links(region: str, record: JobRecord) -> list[str]:
@@ -22,8 +30,40 @@ def _console_links(region: str, record: JobRecord) -> list[str]:
     return links
 
 
-def failure_message(plane: Any, record: JobRecord) -> str:
+def failed_rules(logs: Any, record: JobRecord) -> list[str]:
+    """The rules a job's log says failed ("Error in rule X:"), read from the end of its stream.
+
+    A group job runs several rules in one Batch job; this is how its failure names the rule. Empty
+    when the log cannot be read (no stream yet, no logs:GetLogEvents permission).
+    """
+    if not record.log_stream:
+        return []
+    try:
+        events = logs.get_log_events(
+            logGroupName=record.log_group or DEFAULT_LOG_GROUP,
+            logStreamName=record.log_stream,
+            startFromHead=False,
+            limit=GROUP_LOG_TAIL_EVENTS,
+        )["events"]
+    except (ClientError, BotoCoreError):
+        return []
+    rules: list[str] = []
+    for event in events:
+        for line in event["message"].splitlines():
+            match = _ERROR_IN_RULE.match(line.strip())
+            if match and match[1] not in rules:
+                rules.append(match[1])
+    return rules
+
+
+def failure_message(plane: Any, record: JobRecord, failed: list[str] | None = None) -> str:
     parts = [f"AWS Batch job {record.batch_job_id or '(never submitted)'} ({record.job_name}) FAILED"]
+    if record.group:
+        parts.append(
+            f"group {record.group}: rule {', '.join(failed)} failed"
+            if failed
+            else f"group {record.group}: one of its rules ({record.rule}) failed; its log says which"
+        )
     if record.exit_code is not None:
         parts.append(f"exit code {record.exit_code}")
     if record.attempts:

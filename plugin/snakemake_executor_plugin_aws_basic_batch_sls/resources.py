@@ -1,4 +1,4 @@
-"""Per-rule aws_batch_* resources -> JobSpec fields, drop-in compatible with both AWS Batch plugins.
+"""Per-rule aws_batch_* resources -> JobSpec fields; every resource of both AWS Batch plugins is accepted.
 
 Every value is checked here, before anything is sent; errors name the rule and the resource.
 """

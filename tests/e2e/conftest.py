@@ -57,19 +57,23 @@ class Driver:
             "--jobs", "30", "--seconds-between-status-checks", "1", "--nocolor", *extra,
         ]  # fmt: skip
 
-    def env(self) -> dict[str, str]:
-        return {**os.environ, **self.cloud.client_env()}
+    def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        return {**os.environ, **self.cloud.client_env(), **(extra or {})}
 
-    def start(self, snakefile: str, *extra: str) -> tuple[str, subprocess.Popen]:
+    def start(
+        self, snakefile: str, *extra: str, env: dict[str, str] | None = None
+    ) -> tuple[str, subprocess.Popen]:
         run_id = f"e2e-{uuid.uuid4().hex[:8]}"
         process = subprocess.Popen(
             self.command(snakefile, run_id, *extra),
-            cwd=self.workflows, env=self.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            cwd=self.workflows, env=self.env(env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )  # fmt: skip
         return run_id, process
 
-    def run(self, snakefile: str, *extra: str, timeout: float = 300) -> Run:
-        run_id, process = self.start(snakefile, *extra)
+    def run(
+        self, snakefile: str, *extra: str, timeout: float = 300, env: dict[str, str] | None = None
+    ) -> Run:
+        run_id, process = self.start(snakefile, *extra, env=env)
         output, _ = process.communicate(timeout=timeout)
         return Run(run_id, process.returncode, output, self.records(run_id))
 

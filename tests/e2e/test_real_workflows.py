@@ -22,7 +22,11 @@ def _read(driver, run_id: str, key: str) -> str:
 
 @pytest.fixture(scope="module")
 def features_run(driver):
-    run = driver.run("features.smk", "--container-image", IMAGE, timeout=600)
+    env = {
+        "SESSION_ID": "session-42",  # declared with envvars: (a name an earlier filter withheld)
+        "SNAKEMAKE_AWS_BATCH_JOB_QUEUE": "left-over-from-the-aws-batch-plugin",
+    }
+    run = driver.run("features.smk", "--container-image", IMAGE, timeout=600, env=env)
     assert run.returncode == 0, run.output[-4000:]
     return run
 
@@ -46,6 +50,14 @@ def test_every_feature_produced_its_output(driver, features_run):
     assert _read(driver, run_id, "checkpoint/sum.txt").strip() == "10"  # 1 + 2 + 3 + 4
     assert _read(driver, run_id, "retry/done.txt").strip() == "attempt 2"
     assert _read(driver, run_id, "quoting/out.txt") == 'it\'s "quoted" $HOME `not run` & ; | done\n'
+    assert _read(driver, run_id, "env/session.txt") == "session-42\n"
+
+
+def test_a_setting_of_another_plugin_is_named_not_ignored(features_run):
+    assert (
+        "SNAKEMAKE_AWS_BATCH_JOB_QUEUE belongs to the aws-batch plugin and is ignored by aws-basic-batch-sls: "
+        "use --aws-basic-batch-sls-job-queue"
+    ) in features_run.output
 
 
 def test_a_group_is_one_batch_job_showing_its_rules(features_run):
@@ -83,3 +95,11 @@ def test_per_rule_resources_runtime_and_container_image_reach_batch(driver, feat
     assert memory == {"512"}
     # Snakemake's --container-image reaches every job (through a derived job definition revision).
     assert {j["container"]["image"] for j in jobs.values()} == {IMAGE}
+
+
+def test_a_failing_rule_in_a_group_fails_the_group_job_naming_the_rule(driver):
+    run = driver.run("group_failing.smk")
+    assert run.returncode != 0
+    [record] = run.records
+    assert (record.group, record.rule, record.status) == ("pipeline", "first,second", "FAILED")
+    assert "group pipeline: rule second failed" in run.output

@@ -21,7 +21,8 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def runs_driver(workflows: Path) -> Iterator[Driver]:
-    yield from _cloud(workflows)
+    # workflow_source "bundled": the coordinator's image holds the workflow (its rule jobs would not need it).
+    yield from _cloud(workflows, batch={"image_dirs": {"*": workflows}})
 
 
 def _runs(driver: Driver) -> RunStore:

@@ -1,7 +1,11 @@
 # Ordinary Snakemake features, written the way Snakemake's docs show them, none of them for this plugin:
 # job groups, a checkpoint with a directory() output, a 30-way scatter, wildcards with '.', '+', spaces and
-# non-ASCII, shell quoting, per-rule aws_batch_* resources, `runtime`, and Snakemake-level retries.
+# non-ASCII, shell quoting, per-rule aws_batch_* resources, `runtime`, Snakemake-level retries and a
+# declared environment variable.
 import os
+
+envvars:
+    "SESSION_ID",
 
 SAMPLES = [f"s{i:02d}" for i in range(30)]
 ODD_NAMES = ["v1.2", "a+b", "with space", "naïve-Ünïcode"]
@@ -15,6 +19,7 @@ rule all:
         "checkpoint/sum.txt",
         "retry/done.txt",
         "quoting/out.txt",
+        "env/session.txt",
 
 
 rule scatter:
@@ -103,3 +108,10 @@ rule quoting:
         text="it's \"quoted\" $HOME `not run` & ; | done",
     shell:
         "printf '%s\\n' {params.text:q} > {output}"
+
+
+rule declared_env:
+    output:
+        "env/session.txt",
+    shell:
+        "echo $SESSION_ID > {output}"
