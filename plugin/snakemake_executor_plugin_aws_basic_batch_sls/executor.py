@@ -193,7 +193,7 @@ class Executor(RemoteExecutor):
                 job=job, external_jobid=spec.job_id, aux={"sent_at": sent_at, "job_name": spec.job_name}
             )
             if spec.job_id in refused:
-                self.report_job_error(info, msg=f"SQS refused the job spec: {refused[spec.job_id]}")
+                self._report_error(info, msg=f"SQS refused the job spec: {refused[spec.job_id]}")
             else:
                 self.report_job_submission(info)
 
@@ -226,7 +226,7 @@ class Executor(RemoteExecutor):
             record = self.reader.latest.get(job_info.external_jobid)
             if record is None:
                 if job_info.external_jobid in lost:
-                    self.report_job_error(job_info, msg=lost_message(self.plane, job_info))
+                    self._report_error(job_info, msg=lost_message(self.plane, job_info))
                     continue
                 yield job_info
             elif record.status == JobStatus.SUCCEEDED:
@@ -234,16 +234,23 @@ class Executor(RemoteExecutor):
                 try:
                     self._checkpoint_outputs.extend(await retrieve_checkpoint_outputs(job_info.job))
                 except WorkflowError as exc:  # Snakemake's storage layer wraps the plugin's errors
-                    self.report_job_error(
+                    self._report_error(
                         job_info, msg=f"checkpoint outputs could not be retrieved from storage: {exc}"
                     )
                     continue
                 self.report_job_success(job_info)
             elif record.status == JobStatus.FAILED:
                 failed = failed_rules(self.clients("logs"), record) if record.group else None
-                self.report_job_error(job_info, msg=failure_message(self.plane, record, failed))
+                self._report_error(job_info, msg=failure_message(self.plane, record, failed))
             else:
                 yield job_info
+
+    def _report_error(self, job_info: SubmittedJobInfo, msg: str) -> None:
+        if job_info.job.is_group():
+            # Snakemake prints a group job's error without the executor's message (GroupJob.log_error
+            # drops it in 9.x): say it here, or the user would never see why the group failed.
+            self.logger.error(f"aws-basic-batch-sls: group job {job_info.job.groupid}: {msg}")
+        self.report_job_error(job_info, msg=msg)
 
     def _lost(self, active_jobs: list[SubmittedJobInfo]) -> set[str]:
         """Jobs with no record past the grace period, confirmed absent by a consistent read."""
