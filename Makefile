@@ -34,7 +34,7 @@ demo: venv
 	$(BIN)/python -m localcloud demo
 
 local-cloud: venv
-	$(BIN)/python -m localcloud up
+	$(BIN)/python -m localcloud up $(ARGS)
 
 lint: venv
 	$(BIN)/ruff check .

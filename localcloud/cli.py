@@ -149,24 +149,51 @@ def outputs_table(outputs: dict[str, str]) -> Table:
     return table
 
 
-def main(argv: list[str] | None = None) -> int:
-    _exit_on_sigterm()
-    parser = argparse.ArgumentParser(prog="python -m localcloud", description=__doc__)
-    parser.add_argument("--vcpus", type=int, default=os.cpu_count() or 2, help="vCPUs for Batch jobs")
-    parser.add_argument(
-        "--port", type=int, default=None, help="port of the endpoint on 127.0.0.1 (default: a free one)"
+def _cloud_options(defaults: bool) -> argparse.ArgumentParser:
+    """Options of the cloud itself: accepted before or after the subcommand (on the subcommand without
+    defaults, argparse.SUPPRESS, so they do not overwrite a value given before it)."""
+    options = argparse.ArgumentParser(add_help=False)
+
+    def default(value: object) -> object:
+        return value if defaults else argparse.SUPPRESS
+
+    options.add_argument(
+        "--vcpus",
+        type=int,
+        default=default(os.cpu_count() or 2),
+        help="vCPUs of the local Batch compute environment (default: this machine's cores); a job "
+        "asking for more can never start",
     )
-    parser.add_argument(
+    options.add_argument(
+        "--port",
+        type=int,
+        default=default(None),
+        help="port of the endpoint on 127.0.0.1 (default: a free one; fix it to keep exported "
+        "variables valid across restarts)",
+    )
+    options.add_argument(
         "--dynamodb-process",
         action="store_true",
+        default=default(False),
         help="serve DynamoDB from a moto process of its own (faster with hundreds of jobs; clients "
         "must honour AWS_ENDPOINT_URL_DYNAMODB, which `up` prints)",
     )
+    return options
+
+
+def main(argv: list[str] | None = None) -> int:
+    _exit_on_sigterm()
+    parser = argparse.ArgumentParser(
+        prog="python -m localcloud", description=__doc__, parents=[_cloud_options(defaults=True)]
+    )
+    common = [_cloud_options(defaults=False)]
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("demo", help="run examples/demo through the full path and print its jobs")
+    run = sub.add_parser(
+        "demo", parents=common, help="run examples/demo through the full path and print its jobs"
+    )
     run.add_argument("--samples", type=int, default=8)
     run.add_argument("--jobs", type=int, default=20)
-    keep = sub.add_parser("up", help="keep a local cloud running and print how to use it")
+    keep = sub.add_parser("up", parents=common, help="keep a local cloud running and print how to use it")
     keep.add_argument(
         "--image-dir",
         help="a directory the jobs' 'image' holds, copied into every job's working directory (not "

@@ -34,7 +34,7 @@ from .environment import split_environment
 from .foreign_settings import foreign_settings
 from .job_identity import identify
 from .messages import failed_rules, failure_message, lost_message
-from .resources import Defaults, ResourceError, build_spec, spec_fields
+from .resources import Defaults, ResourceError, build_spec, distinct, spec_fields, static_problems
 from .sender import SpecTooLarge, encode, send_specs
 from .status_reader import StatusReader
 from .storage_outputs import (
@@ -55,6 +55,22 @@ def _user_container_image(workflow: Any) -> str | None:
     """
     image = getattr(workflow.remote_execution_settings, "container_image", None)
     return image if image and image != get_container_image() else None
+
+
+def _planned_rules(workflow: Any) -> list[tuple[str, dict[str, Any]]]:
+    """(name, resources given as plain values) of every rule with a job in the DAG so far."""
+    dag = getattr(workflow, "dag", None)
+    rules = {job.rule for job in dag.jobs} if dag is not None else set()
+    planned = []
+    for rule in sorted(rules, key=lambda r: r.name):
+        resources = rule.resources or {}
+        static = {
+            name: resource.value
+            for name, resource in resources.items()
+            if not name.startswith("_") and not resource.is_evaluable()
+        }
+        planned.append((rule.name, static))
+    return planned
 
 
 def new_run_id() -> str:
@@ -80,9 +96,13 @@ class Executor(RemoteExecutor):
         )
         for warning in foreign_settings(sys.argv, os.environ):
             self.logger.warning(f"aws-basic-batch-sls: {warning}")
+        self._sent_any = False
         self._environment: dict[str, str] | None = None
         self._checkpoint_outputs: list[CheckpointOutput] = []
         self._failed_rounds = 0
+        problems = static_problems(_planned_rules(self.workflow), self.defaults)
+        if problems:
+            raise WorkflowError("aws-basic-batch-sls cannot run this workflow:\n" + "\n".join(problems))
         if settings.coordinator and RUN_ID_ENV not in os.environ:
             self._hand_over_to_coordinator(settings)
         self.logger.info(
@@ -181,11 +201,12 @@ class Executor(RemoteExecutor):
             except ResourceError as exc:
                 problems.append(str(exc))
         if problems:
-            raise WorkflowError("aws-basic-batch-sls cannot submit:\n" + "\n".join(problems))
+            raise WorkflowError("aws-basic-batch-sls cannot submit:\n" + "\n".join(distinct(problems)))
         try:
             encoded = encode([spec for _, spec in specs])
         except SpecTooLarge as exc:
             raise WorkflowError(str(exc)) from exc
+        self._sent_any = True
         refused = send_specs(self.clients("sqs"), self.plane.queue_url, encoded)
         sent_at = time.time()
         for job, spec in specs:
@@ -290,6 +311,8 @@ class Executor(RemoteExecutor):
     # -- cancel -------------------------------------------------------------------------------------
 
     def cancel_jobs(self, active_jobs: list[SubmittedJobInfo]) -> None:
+        if not self._sent_any:
+            return  # nothing was sent (e.g. a resource error stopped the run first): nothing to cancel
         reason = f"run {self.run_id} cancelled by Snakemake"
         summary = cancel_run(self.store, self.clients("batch"), self.run_id, reason)
         self.logger.info(

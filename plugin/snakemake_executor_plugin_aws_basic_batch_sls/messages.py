@@ -71,13 +71,17 @@ def failure_message(plane: Any, record: JobRecord, failed: list[str] | None = No
     parts.append(f"reason: {record.status_reason or 'none given'}")
     if record.log_stream:
         group = record.log_group or DEFAULT_LOG_GROUP
-        parts.append(
-            f"log: {group} {record.log_stream} "
-            f"(aws logs get-log-events --log-group-name {group} --log-stream-name {record.log_stream})"
-        )
+        parts.append(f"log: {group} {record.log_stream} (read it: {logs_command(plane, record)})")
     if record.batch_job_id and not plane.endpoint_url:
         parts.append("console: " + " ; ".join(_console_links(plane.region, record)))
-    return "; ".join(parts)
+    # Snakemake prints its own text right after the message: end the line.
+    return "; ".join(parts) + "\n"
+
+
+def logs_command(plane: Any, record: JobRecord) -> str:
+    """The operator CLI command that prints this job's log."""
+    endpoint = f" --endpoint-url {plane.endpoint_url}" if plane.endpoint_url else ""
+    return f"aws-basic-batch-sls{endpoint} logs {record.run_id} {record.batch_job_id or record.job_id}"
 
 
 def lost_message(plane: Any, job_info: Any) -> str:

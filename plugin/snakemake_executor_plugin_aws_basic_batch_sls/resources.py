@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -218,3 +219,36 @@ def build_spec(rule: str, fields: dict[str, Any], resources: dict[str, Any]) -> 
             else:
                 problems.append(f"{where}: {err['msg']}")
         raise ResourceError(f"rule {rule}: " + "; ".join(problems)) from exc
+
+
+def static_problems(rules: Iterable[tuple[str, dict[str, Any]]], defaults: Defaults) -> list[str]:
+    """Errors in the resources rules set to plain values, one per rule, before any job is sent.
+
+    `rules` holds (rule name, its resources that are not functions); resources given as functions are
+    checked when Snakemake evaluates them for a job.
+    """
+    problems = []
+    placeholder = "0" * 32
+    for rule, resources in rules:
+        try:
+            fields = spec_fields(rule, 1, resources, defaults, unique=placeholder)
+            fields.update(
+                run_id="check",
+                job_id=placeholder,
+                workflow="check",
+                rule=rule,
+                snakemake_jobid=0,
+                command=["-"],
+            )
+            build_spec(rule, fields, resources)
+        except ResourceError as exc:
+            problems.append(str(exc))
+    return problems
+
+
+def distinct(problems: Iterable[str]) -> list[str]:
+    """Each problem once, in first-seen order, with how many jobs had it."""
+    counts: dict[str, int] = {}
+    for problem in problems:
+        counts[problem] = counts.get(problem, 0) + 1
+    return [f"{problem} ({n} jobs)" if n > 1 else problem for problem, n in counts.items()]

@@ -85,3 +85,12 @@ def test_ctrl_c_leaves_no_job_running(driver):
     )
     assert len(jobs) == 3
     assert active_runtime().running_pids() == []
+
+
+def test_a_typo_in_a_late_rule_stops_the_run_before_any_job(driver):
+    run = driver.run("late_typo.smk")
+    assert run.returncode != 0
+    assert run.records == []  # nothing was sent
+    assert "aws-basic-batch-sls cannot run this workflow:" in run.output
+    assert "rule late: resource aws_batch_vcpu='four' is not a number" in run.output
+    assert "cancelled run" not in run.output  # nothing was cancelled

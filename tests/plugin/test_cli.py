@@ -558,3 +558,27 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
         main(["runs", "--limit", "0"])
     assert exit_info.value.code == 2
     assert "argument --limit: must be at least 1, not 0" in capsys.readouterr().err
+
+
+def test_start_with_the_id_of_an_existing_run_says_so_and_sends_nothing(
+    stack: dict, runs: RunStore, jobs: JobStore, requested_events: str, tmp_path: Path, capsys
+) -> None:
+    request = tmp_path / "request.json"
+    request.write_text(json.dumps({"storage_prefix": "s3://bucket/run"}))
+    runs.create("nightly-1", "schedule", None)
+    add_job(jobs, "laptop-run", "job-00000001", "map")  # a run snakemake started: jobs, no run record
+
+    assert cli("start", str(request), "--run-id", "nightly-1")[0] == 2
+    assert (
+        "run 'nightly-1' already exists (REQUESTED): a run id starts one run only" in capsys.readouterr().err
+    )
+    assert cli("start", str(request), "--run-id", "laptop-run")[0] == 2
+    assert "run 'laptop-run' already exists:" in capsys.readouterr().err
+    assert received(requested_events) == []
+
+
+def test_options_work_after_the_subcommand_too(stack: dict, runs: RunStore) -> None:
+    runs.create("run-a", "schedule", None)
+    out = io.StringIO()
+    code = main(["runs", "--stack", STACK, "--limit", "5"], Console(file=out, width=250, color_system=None))
+    assert code == 0 and "run-a" in out.getvalue()

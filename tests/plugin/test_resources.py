@@ -10,7 +10,9 @@ from snakemake_executor_plugin_aws_basic_batch_sls.resources import (
     Defaults,
     ResourceError,
     build_spec,
+    distinct,
     spec_fields,
+    static_problems,
 )
 
 QUEUE = "arn:aws:batch:us-east-1:123456789012:job-queue/default"
@@ -221,3 +223,22 @@ def test_container_image_default_comes_from_snakemakes_flag_and_a_rule_wins():
 def test_a_group_job_is_named_after_its_group():
     fields = spec_fields("group g (rules a, b)", 2, {}, DEFAULTS, unique=UNIQUE, name_part="g")
     assert fields["job_name"] == f"snakejob-g-{UNIQUE}"
+
+
+def test_static_resources_of_every_rule_are_checked_once_per_rule():
+    problems = static_problems(
+        [
+            ("fine", {"aws_batch_vcpu": 2, "mem_mb": 1000}),
+            ("typo", {"aws_batch_vcpu": "four"}),
+            ("short", {"aws_batch_task_timeout": 30}),
+        ],
+        DEFAULTS,
+    )
+    assert problems == [
+        "rule typo: resource aws_batch_vcpu='four' is not a number",
+        "rule short: resource aws_batch_task_timeout=30: timeout_seconds: Input should be greater than or equal to 60",
+    ]
+
+
+def test_the_same_problem_of_many_jobs_is_said_once_with_a_count():
+    assert distinct(["rule a: x", "rule b: y", "rule a: x"]) == ["rule a: x (2 jobs)", "rule b: y"]

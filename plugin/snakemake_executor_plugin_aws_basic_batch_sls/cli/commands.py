@@ -147,6 +147,15 @@ def _read_request(path: Path, run_id: str | None) -> RunRequest:
 def start(args: argparse.Namespace, console: Console) -> int:
     request = _read_request(Path(args.request_file), args.run_id)
     target = _target(args)
+    run_store, job_store = _stores(target)
+    existing = run_store.get(request.run_id)
+    if existing is not None or job_store.run_jobs(request.run_id):
+        status = f" ({existing.status})" if existing is not None else ""
+        raise CliError(
+            f"run {request.run_id!r} already exists{status}: a run id starts one run only; "
+            "give another with --run-id, or leave it out for a new one",
+            exit_code=2,
+        )
     response = target.clients("events").put_events(
         Entries=[
             {
