@@ -23,6 +23,7 @@ from sls_contract.fargate import check_fargate_pair
 from sls_contract.job_definitions import JobDefinitions
 from sls_contract.limits import BATCH_DESCRIBE_JOBS_MAX as DESCRIBE_JOBS_MAX
 from sls_contract.record import RUN_ID_ENV
+from sls_contract.run_store import RunStore
 from sls_contract.spec import JobSpec
 from sls_contract.status import JobStatus
 from sls_contract.store import JobStore
@@ -34,6 +35,7 @@ from .environment import split_environment
 from .foreign_settings import foreign_settings
 from .job_identity import identify
 from .messages import failed_rules, failure_message, lost_message
+from .own_run import OwnRun
 from .resources import Defaults, ResourceError, build_spec, distinct, spec_fields, static_problems
 from .sender import SpecTooLarge, encode, send_specs
 from .status_reader import StatusReader
@@ -78,6 +80,9 @@ def new_run_id() -> str:
 
 
 class Executor(RemoteExecutor):
+    # The record of a run this process drives itself (None inside a coordinator job).
+    own_run: OwnRun | None = None
+
     def __post_init__(self) -> None:
         settings = self.workflow.executor_settings
         self.plane, self.clients = resolve(settings)
@@ -105,6 +110,11 @@ class Executor(RemoteExecutor):
             raise WorkflowError("aws-basic-batch-sls cannot run this workflow:\n" + "\n".join(problems))
         if settings.coordinator and RUN_ID_ENV not in os.environ:
             self._hand_over_to_coordinator(settings)
+        # Inside a coordinator job the state machine keeps the run's record; otherwise this run does.
+        if RUN_ID_ENV not in os.environ:
+            runs = RunStore(self.clients("dynamodb"), self.plane.jobs_table)
+            self.own_run = OwnRun(runs, self.store, self.run_id, self.logger)
+            self.own_run.begin(self.workflow_name)
         self.logger.info(
             f"aws-basic-batch-sls: run {self.run_id}; jobs queue {self.plane.queue_url}; "
             f"states from table {self.plane.jobs_table}"
@@ -201,7 +211,9 @@ class Executor(RemoteExecutor):
             except ResourceError as exc:
                 problems.append(str(exc))
         if problems:
-            raise WorkflowError("aws-basic-batch-sls cannot submit:\n" + "\n".join(distinct(problems)))
+            message = "aws-basic-batch-sls cannot submit:\n" + "\n".join(distinct(problems))
+            self._note_failure(message)
+            raise WorkflowError(message)
         try:
             encoded = encode([spec for _, spec in specs])
         except SpecTooLarge as exc:
@@ -251,6 +263,7 @@ class Executor(RemoteExecutor):
                     continue
                 yield job_info
             elif record.status == JobStatus.SUCCEEDED:
+                self._note_outcome(job_info, ok=True)
                 forget_stale_directory_state(job_info.job)
                 try:
                     self._checkpoint_outputs.extend(await retrieve_checkpoint_outputs(job_info.job))
@@ -266,7 +279,16 @@ class Executor(RemoteExecutor):
             else:
                 yield job_info
 
+    def _note_outcome(self, job_info: SubmittedJobInfo, ok: bool) -> None:
+        if self.own_run is not None:
+            self.own_run.job_finished(job_info.job.jobid, identify(job_info.job).label, ok)
+
+    def _note_failure(self, message: str) -> None:
+        if self.own_run is not None:
+            self.own_run.failure = message.splitlines()[-1][:1000]
+
     def _report_error(self, job_info: SubmittedJobInfo, msg: str) -> None:
+        self._note_outcome(job_info, ok=False)
         if job_info.job.is_group():
             # Snakemake prints a group job's error without the executor's message (GroupJob.log_error
             # drops it in 9.x): say it here, or the user would never see why the group failed.
@@ -311,6 +333,8 @@ class Executor(RemoteExecutor):
     # -- cancel -------------------------------------------------------------------------------------
 
     def cancel_jobs(self, active_jobs: list[SubmittedJobInfo]) -> None:
+        if self.own_run is not None:
+            self.own_run.cancelled = True
         if not self._sent_any:
             return  # nothing was sent (e.g. a resource error stopped the run first): nothing to cancel
         reason = f"run {self.run_id} cancelled by Snakemake"
@@ -321,3 +345,12 @@ class Executor(RemoteExecutor):
         )
         for error in summary.errors:
             self.logger.warning(f"aws-basic-batch-sls: could not terminate {error}")
+
+    # -- end --------------------------------------------------------------------------------------
+
+    def shutdown(self) -> None:
+        super().shutdown()
+        if self.own_run is not None:
+            # Snakemake's scheduler knows of failures no executor call reports (outputs missing after
+            # a job, say); it keeps that in a private flag, read with a default.
+            self.own_run.finish(scheduler_failed=bool(getattr(self.workflow.scheduler, "_errors", False)))

@@ -18,6 +18,7 @@ from localcloud.cloud import DATA_BUCKET, LocalCloud
 from localcloud.report import run_records
 from sls_contract import stack_outputs
 from sls_contract.record import JobRecord
+from sls_contract.run_store import RunStore
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parent.parent
@@ -80,6 +81,11 @@ class Driver:
     def records(self, run_id: str) -> list[JobRecord]:
         table = self.cloud.deployment.outputs[stack_outputs.JOBS_TABLE_NAME]
         return run_records(self.cloud.client("dynamodb"), table, run_id)
+
+    def run_store(self) -> RunStore:
+        return RunStore(
+            self.cloud.client("dynamodb"), self.cloud.deployment.outputs[stack_outputs.JOBS_TABLE_NAME]
+        )
 
     def batch_jobs(self, run_id: str) -> list[dict]:
         """Every Batch job of the run, whatever its status (ListJobs with a name filter)."""

@@ -32,6 +32,15 @@ def test_fan_out_of_21_batch_jobs(driver):
     assert all(r.exit_code == 0 and r.log_stream and r.duration_seconds() > 0 for r in run.records)
     # exactly one Batch job per Snakemake job
     assert len(driver.batch_jobs(run.run_id)) == len(run.records)
+    # the run has a record of its own, listed with the coordinator's runs
+    record = driver.run_store().get(run.run_id)
+    assert (record.status, record.job_counts, record.cause) == (
+        "SUCCEEDED",
+        {"SUCCEEDED": 2 * SAMPLES + 1},
+        None,
+    )
+    assert record.trigger.startswith("snakemake ") and record.started_at and record.finished_at
+    assert run.run_id in [r.run_id for r in driver.run_store().recent(50)]
 
 
 def test_failing_rule_shows_exit_code_reason_and_log(driver):
@@ -47,6 +56,12 @@ def test_failing_rule_shows_exit_code_reason_and_log(driver):
         logGroupName="/aws/batch/job", logStreamName=record.log_stream
     )
     assert any("about to fail" in e["message"] for e in events["events"])
+    run_record = driver.run_store().get(run.run_id)
+    assert (run_record.status, run_record.cause, run_record.job_counts) == (
+        "FAILED",
+        "1 failed: rule broken",
+        {"FAILED": 1},
+    )
 
 
 def test_rule_hitting_its_timeout(driver):
@@ -85,6 +100,7 @@ def test_ctrl_c_leaves_no_job_running(driver):
     )
     assert len(jobs) == 3
     assert active_runtime().running_pids() == []
+    assert driver.run_store().get(run_id).status == "ABORTED"
 
 
 def test_a_typo_in_a_late_rule_stops_the_run_before_any_job(driver):

@@ -84,6 +84,13 @@ class RunStore:
             raise
         return True
 
+    def begin(self, run_id: str, trigger: str) -> bool:
+        """A run that Snakemake drives itself (the plugin, not the coordinator): RUNNING from the start,
+        so `aws-basic-batch-sls runs` lists it. False if a run with this id has already finished."""
+        return self._update(
+            run_id, {"status": RunStatus.RUNNING.value, "started_at": now_iso()}, {"trigger": trigger}
+        )
+
     def started(self, run_id: str, execution_arn: str) -> bool:
         return self._update(run_id, {"execution_arn": execution_arn})
 
