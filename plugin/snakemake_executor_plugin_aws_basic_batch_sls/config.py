@@ -18,6 +18,8 @@ from sls_contract.errors import describe_validation_error
 from sls_contract.spec import Secret
 from sls_contract.tags import parse_tag_string
 
+from .aws_errors import describe_aws_error
+
 SETTING_PREFIX = "--aws-basic-batch-sls-"
 _RETRIES = Config(retries={"mode": "standard", "max_attempts": 10})
 
@@ -70,8 +72,7 @@ def _stack_outputs(clients: Clients, stack: str) -> dict[str, str]:
         stacks = clients("cloudformation").describe_stacks(StackName=stack)["Stacks"]
     except (ClientError, BotoCoreError) as exc:
         raise WorkflowError(
-            f"cannot read CloudFormation stack {stack!r} ({exc}); check {SETTING_PREFIX}stack, "
-            f"the region ({SETTING_PREFIX}region or AWS_REGION) and your credentials"
+            f"cannot read the stack {stack!r}: {describe_aws_error(exc, SETTING_PREFIX)}"
         ) from exc
     return {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
 

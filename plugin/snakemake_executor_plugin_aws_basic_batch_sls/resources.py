@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from sls_contract.errors import explain
 from sls_contract.limits import BATCH_JOB_NAME_MAX, BATCH_TIMEOUT_MIN_SECONDS
 from sls_contract.spec import JobSpec, Secret
 
@@ -215,9 +216,9 @@ def build_spec(rule: str, fields: dict[str, Any], resources: dict[str, Any]) -> 
             where = ".".join(str(p) for p in err["loc"])
             if resource:
                 shown = resources.get(resource)
-                problems.append(f"resource {resource}={shown!r}: {where}: {err['msg']}")
+                problems.append(f"resource {resource}={shown!r}: {where}: {explain(err, JobSpec)}")
             else:
-                problems.append(f"{where}: {err['msg']}")
+                problems.append(f"{where}: {explain(err, JobSpec)}")
         raise ResourceError(f"rule {rule}: " + "; ".join(problems)) from exc
 
 

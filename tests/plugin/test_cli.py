@@ -471,10 +471,18 @@ def test_start_rejects_a_bad_request_before_sending_anything(
     bad.write_text("storage_prefix: s3://bucket/run\njobs: 0\n")
     good = tmp_path / "good.yaml"
     good.write_text("storage_prefix: s3://bucket/run\n")
+    typo = tmp_path / "typo.yaml"
+    typo.write_text("storage_prefx: s3://bucket/run\n")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("targets: [a, b\njobs: 3\n")
     cases = {
         (str(bad),): "invalid run request bad.yaml: jobs: Input should be greater than or equal to 1",
-        (str(good), "--run-id", "has space"): "--run-id 'has space': run_id: String should match "
-        "pattern '^[A-Za-z0-9_-]{1,80}$'",
+        (str(good), "--run-id", "has space"): "--run-id 'has space': run_id: 'has space' is not allowed: "
+        "1 to 80 letters, digits, '-' and '_'",
+        (str(typo),): "invalid run request typo.yaml: storage_prefix: Field required; "
+        "storage_prefx: unknown field (did you mean 'storage_prefix'?)",
+        (str(broken),): "run request broken.yaml is neither JSON nor YAML: line 2, column 5: "
+        "expected ',' or ']', but got ':'",
         (
             str(tmp_path / "missing.yaml"),
         ): f"cannot read {tmp_path / 'missing.yaml'}: No such file or directory",

@@ -6,9 +6,11 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import EndpointConnectionError
 from snakemake_interface_common.exceptions import WorkflowError
 
 from sls_contract import stack_outputs
+from snakemake_executor_plugin_aws_basic_batch_sls.aws_errors import describe_aws_error
 from snakemake_executor_plugin_aws_basic_batch_sls.config import resolve
 
 
@@ -76,7 +78,11 @@ def test_explicit_settings_without_a_stack(jobs_table, jobs_queue):
     [
         (Settings(), "set --aws-basic-batch-sls-stack"),
         (Settings(queue_url="http://x"), "--aws-basic-batch-sls-jobs-table"),
-        (Settings(stack="missing-stack"), "cannot read CloudFormation stack 'missing-stack'"),
+        (
+            Settings(stack="missing-stack"),
+            "cannot read the stack 'missing-stack': Stack with id missing-stack does not exist: "
+            "check --aws-basic-batch-sls-stack and --aws-basic-batch-sls-region",
+        ),
         (Settings(stack="sls", task_timeout=30), "task-timeout is 30; AWS Batch needs at least 60"),
         (Settings(stack="sls", tags="novalue"), "tags: tag 'novalue' is not key=value"),
         (Settings(stack="sls", tags="aws:x=1"), "reserves"),
@@ -106,3 +112,13 @@ def test_a_services_own_endpoint_variable_wins_over_the_endpoint_url_setting(mon
     assert clients("dynamodb").meta.endpoint_url == "http://127.0.0.1:4567"
     assert clients("sqs").meta.endpoint_url == "http://127.0.0.1:1234"
     assert clients("stepfunctions").meta.endpoint_url == "http://127.0.0.1:1234"
+
+
+def test_an_unreachable_endpoint_is_named_with_the_option_to_check():
+    # (resolve() against a closed port says the same after botocore's 10 attempts, about 25 s)
+    down = EndpointConnectionError(endpoint_url="http://127.0.0.1:9/")
+    assert describe_aws_error(down, "--aws-basic-batch-sls-") == (
+        "cannot reach http://127.0.0.1:9/: check --aws-basic-batch-sls-endpoint-url "
+        "(is the local cloud running?) or your network"
+    )
+    assert "check --endpoint-url" in describe_aws_error(down)  # the CLI's option

@@ -242,3 +242,14 @@ def test_static_resources_of_every_rule_are_checked_once_per_rule():
 
 def test_the_same_problem_of_many_jobs_is_said_once_with_a_count():
     assert distinct(["rule a: x", "rule b: y", "rule a: x"]) == ["rule a: x (2 jobs)", "rule b: y"]
+
+
+def test_a_retry_glob_error_says_in_words_what_aws_allows():
+    strategy = {"attempts": 2, "evaluateOnExit": [{"action": "RETRY", "onReason": "*timeout*"}]}
+    with pytest.raises(ResourceError) as info:
+        make_spec({"aws_batch_retry_strategy": json.dumps(strategy)})
+    assert str(info.value).endswith(
+        "retry_strategy.evaluateOnExit.0.onReason: '*timeout*' is not allowed: letters, digits, '.', ':' "
+        "and spaces, optionally ending with one '*' (AWS Batch matches a prefix; '*' only at the end)"
+    )
+    assert "^[" not in str(info.value)  # no regular expression shown

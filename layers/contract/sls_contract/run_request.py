@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
-from .errors import ContractError, describe_validation_error
+from .errors import ContractError, describe_validation_error, in_words
 
 RUN_REQUEST_VERSION = 1
 BUNDLED = "bundled"
@@ -22,7 +22,11 @@ EVENT_SOURCE = "aws-basic-batch-sls"
 RUN_REQUESTED = "Run Requested"
 RUN_SUCCEEDED = "Run Succeeded"
 RUN_FAILED = "Run Failed"
-RUN_ID_PATTERN = r"^[A-Za-z0-9_-]{1,80}$"  # also a valid Step Functions execution name
+# also a valid Step Functions execution name
+RUN_ID_PATTERN = in_words(r"^[A-Za-z0-9_-]{1,80}$", "1 to 80 letters, digits, '-' and '_'")
+_STORAGE_PREFIX_PATTERN = in_words(
+    r"^s3://[a-z0-9.-]{3,63}(/.*)?$", "an S3 URL, s3://BUCKET or s3://BUCKET/PREFIX (bucket in lower case)"
+)
 
 # Flags the coordinator sets itself; a request that sets them would fight the control plane.
 _RESERVED_FLAGS = (
@@ -55,7 +59,7 @@ class RunRequest(BaseModel):
     targets: list[str] = []
     config: dict[str, str | int | float | bool] = {}
     snakemake_args: list[str] = []
-    storage_prefix: Annotated[str, StringConstraints(pattern=r"^s3://[a-z0-9.-]{3,63}(/.*)?$")]
+    storage_prefix: Annotated[str, StringConstraints(pattern=_STORAGE_PREFIX_PATTERN)]
     tags: dict[str, str] = {}
     jobs: Annotated[int, Field(ge=1, le=100_000)] = 100
     timeout_seconds: Annotated[int, Field(ge=60)] = 7 * 24 * 3600
@@ -93,6 +97,16 @@ class RunRequest(BaseModel):
         return value
 
 
+def _where(exc: ValueError | yaml.YAMLError) -> str:
+    """A parser error as one line: the problem and its line and column."""
+    mark = getattr(exc, "problem_mark", None)
+    if isinstance(exc, yaml.MarkedYAMLError) and mark is not None:
+        return f"line {mark.line + 1}, column {mark.column + 1}: {exc.problem}"
+    if isinstance(exc, json.JSONDecodeError):
+        return f"line {exc.lineno}, column {exc.colno}: {exc.msg}"
+    return str(exc).splitlines()[0]
+
+
 def parse_run_request(body: str | bytes | dict[str, Any], filename: str = "") -> RunRequest:
     """JSON or YAML (by extension, else whichever parses); InvalidRunRequest says what is wrong."""
     try:
@@ -107,7 +121,7 @@ def parse_run_request(body: str | bytes | dict[str, Any], filename: str = "") ->
                 data = yaml.safe_load(body)
     except (ValueError, yaml.YAMLError) as exc:
         raise InvalidRunRequest(
-            f"run request {filename or ''} is neither JSON nor YAML: {exc}".replace("  ", " ")
+            f"run request {filename or ''} is neither JSON nor YAML: {_where(exc)}"
         ) from exc
     if not isinstance(data, dict):
         raise InvalidRunRequest(f"run request {filename} must be a mapping, not {type(data).__name__}")
@@ -115,7 +129,7 @@ def parse_run_request(body: str | bytes | dict[str, Any], filename: str = "") ->
         return RunRequest.model_validate(data)
     except ValidationError as exc:
         raise InvalidRunRequest(
-            f"invalid run request {filename}: {describe_validation_error(exc)}".replace("  ", " ")
+            f"invalid run request {filename}: {describe_validation_error(exc, RunRequest)}".replace("  ", " ")
         ) from exc
 
 

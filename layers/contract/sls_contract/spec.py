@@ -21,17 +21,28 @@ from pydantic import (
 )
 
 from . import limits
-from .errors import InvalidJobSpec, describe_validation_error
+from .errors import InvalidJobSpec, describe_validation_error, in_words
 
 SPEC_VERSION = 1
 SUPPORTED_SPEC_VERSIONS = (1,)
 
-_JOB_NAME_RE = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"
-_ENV_NAME_RE = r"^[A-Za-z_][A-Za-z0-9_]*$"
+_JOB_NAME_RE = in_words(
+    r"^[A-Za-z0-9][A-Za-z0-9_-]*$", "letters, digits, '-' and '_', starting with a letter or digit"
+)
+_ENV_NAME_RE = in_words(
+    r"^[A-Za-z_][A-Za-z0-9_]*$",
+    "an environment variable name: letters, digits and '_', not starting with a digit",
+)
 # AWS Batch evaluateOnExit globs: onExitCode holds digits; onReason/onStatusReason hold letters, digits,
 # periods, colons and white space; either may end with one '*' (prefix match). Nothing else.
-_EXIT_CODE_GLOB_RE = r"^[0-9]*\*?$"
-_REASON_GLOB_RE = r"^[A-Za-z0-9.:\s]*\*?$"
+_EXIT_CODE_GLOB_RE = in_words(
+    r"^[0-9]*\*?$", "digits, optionally ending with one '*' (AWS Batch matches a prefix; '*' only at the end)"
+)
+_REASON_GLOB_RE = in_words(
+    r"^[A-Za-z0-9.:\s]*\*?$",
+    "letters, digits, '.', ':' and spaces, optionally ending with one '*' (AWS Batch matches a prefix; "
+    "'*' only at the end)",
+)
 _SECRET_ARN_RE = re.compile(r"^arn:aws[a-z-]*:(secretsmanager|ssm):[a-z0-9-]+:\d{12}:.+$")
 
 JobName = Annotated[str, StringConstraints(pattern=_JOB_NAME_RE, max_length=limits.BATCH_JOB_NAME_MAX)]
@@ -157,7 +168,7 @@ def parse_job_spec(body: str | bytes | dict[str, Any]) -> JobSpec:
             return JobSpec.model_validate(body)
         return JobSpec.model_validate_json(body)
     except ValidationError as exc:
-        raise InvalidJobSpec(f"invalid job spec: {describe_validation_error(exc)}") from exc
+        raise InvalidJobSpec(f"invalid job spec: {describe_validation_error(exc, JobSpec)}") from exc
 
 
 def spec_keys(body: str | bytes) -> tuple[str, str] | None:

@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    EndpointConnectionError,
-    NoCredentialsError,
-    NoRegionError,
-)
+from ..aws_errors import describe_aws_error
 
-from sls_contract.batch_errors import THROTTLING_CODES
+__all__ = ["CliError", "describe_aws_error"]
 
 
 class CliError(Exception):
@@ -19,32 +13,3 @@ class CliError(Exception):
     def __init__(self, message: str, exit_code: int = 1) -> None:
         super().__init__(message)
         self.exit_code = exit_code
-
-
-def describe_aws_error(exc: ClientError | BotoCoreError) -> str:
-    """An AWS SDK error as one line saying what failed and what to check."""
-    if isinstance(exc, NoCredentialsError):
-        return (
-            "no AWS credentials found: set AWS_PROFILE (or run `aws configure` / `aws sso login`), "
-            "or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
-        )
-    if isinstance(exc, NoRegionError):
-        return (
-            "no AWS region: pass --region or set SNAKEMAKE_AWS_BASIC_BATCH_SLS_REGION or AWS_DEFAULT_REGION"
-        )
-    if isinstance(exc, EndpointConnectionError):
-        return (
-            f"cannot reach {exc.kwargs.get('endpoint_url')}: check --endpoint-url "
-            "(is the local cloud running?) or your network"
-        )
-    if isinstance(exc, ClientError):
-        error = exc.response.get("Error", {})
-        code, message = error.get("Code", "Error"), error.get("Message", "")
-        if code in THROTTLING_CODES:
-            return f"AWS throttled {exc.operation_name} ({code}) even after retries: try again in a minute"
-        if code in {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}:
-            return f"not allowed to call {exc.operation_name}: {message}"
-        if code in {"ExpiredToken", "ExpiredTokenException", "UnrecognizedClientException"}:
-            return f"AWS rejected your credentials ({code}): {message}; refresh them and try again"
-        return f"{exc.operation_name} failed: {code}: {message}"
-    return str(exc)
