@@ -97,6 +97,13 @@ class ExecutorSettings(ExecutorSettingsBase):
             "stack's reconcile function (in case its state-change events were lost)."
         ),
     )
+    runnable_warning_seconds: int = field(
+        default=600,
+        metadata=_setting(
+            "Warn about jobs that have waited in RUNNABLE this long (Batch has no room for them yet: "
+            "busy compute environments, or sizes no instance type of the queue offers)."
+        ),
+    )
     run_id: Optional[str] = field(
         default=None,
         metadata=_setting("Run id to file jobs under (default: generated per Snakemake invocation)."),

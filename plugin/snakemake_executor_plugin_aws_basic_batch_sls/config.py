@@ -40,6 +40,7 @@ class ControlPlane:
     state_machine_arn: str | None = None
     reconcile_function: str | None = None
     reconcile_after_seconds: int = 300
+    runnable_warning_seconds: int = 600
 
 
 class Clients:
@@ -118,6 +119,8 @@ def resolve(settings: Any) -> tuple[ControlPlane, Clients]:
         )
     if settings.reconcile_after_seconds < 5:
         raise WorkflowError(f"{SETTING_PREFIX}reconcile-after-seconds must be at least 5")
+    if settings.runnable_warning_seconds < 1:
+        raise WorkflowError(f"{SETTING_PREFIX}runnable-warning-seconds must be at least 1")
     if settings.status_grace_seconds < 10:
         raise WorkflowError(f"{SETTING_PREFIX}status-grace-seconds must be at least 10")
     try:
@@ -135,6 +138,7 @@ def resolve(settings: Any) -> tuple[ControlPlane, Clients]:
         state_machine_arn=outputs.get(stack_outputs.COORDINATOR_STATE_MACHINE_ARN),
         reconcile_function=outputs.get(stack_outputs.RECONCILE_FUNCTION_NAME),
         reconcile_after_seconds=settings.reconcile_after_seconds,
+        runnable_warning_seconds=settings.runnable_warning_seconds,
         **values,
     )
     check_reachable(plane, clients)

@@ -45,6 +45,7 @@ from .storage_outputs import (
     prefetch_command,
     retrieve_checkpoint_outputs,
 )
+from .waiting import long_waits
 
 # Consecutive status rounds that may fail to read the table before the run gives up loudly.
 MAX_FAILED_ROUNDS = 10
@@ -104,6 +105,7 @@ class Executor(RemoteExecutor):
         self._sent_any = False
         self._environment: dict[str, str] | None = None
         self._checkpoint_outputs: list[CheckpointOutput] = []
+        self._warned_waiting: set[str] = set()
         self._failed_rounds = 0
         problems = static_problems(_planned_rules(self.workflow), self.defaults)
         if problems:
@@ -253,6 +255,17 @@ class Executor(RemoteExecutor):
                 for job_info in active_jobs:
                     yield job_info
                 return
+        waits = long_waits(
+            (
+                self.reader.latest[j.external_jobid]
+                for j in active_jobs
+                if j.external_jobid in self.reader.latest
+            ),
+            self.plane.runnable_warning_seconds,
+            self._warned_waiting,
+        )
+        if waits:
+            self.logger.warning(f"aws-basic-batch-sls: {waits}")
         lost = self._lost(active_jobs)
         self._reconcile_quiet([j.external_jobid for j in active_jobs])
         for job_info in active_jobs:

@@ -110,3 +110,24 @@ def test_a_typo_in_a_late_rule_stops_the_run_before_any_job(driver):
     assert "aws-basic-batch-sls cannot run this workflow:" in run.output
     assert "rule late: resource aws_batch_vcpu='four' is not a number" in run.output
     assert "cancelled run" not in run.output  # nothing was cancelled
+
+
+def test_a_job_too_big_for_every_compute_environment_fails_with_the_reason(driver):
+    run = driver.run("too_big.smk")
+    assert run.returncode != 0
+    [record] = run.records
+    assert record.status == "FAILED" and record.batch_job_id is None  # never submitted
+    assert "the job asks for 64 vCPUs but the compute environments of job queue" in run.output
+    assert "it would wait in RUNNABLE forever" in record.status_reason
+
+
+def test_a_job_waiting_in_runnable_is_named_not_silent(driver):
+    run = driver.run(
+        "waits.smk",
+        "--config",
+        f"vcpus={driver.cloud.max_vcpus}",
+        "--aws-basic-batch-sls-runnable-warning-seconds",
+        "2",
+    )
+    assert run.returncode == 0, run.output[-3000:]
+    assert "1 job(s) waiting in RUNNABLE for over 2 s (fill)" in run.output

@@ -28,6 +28,7 @@ class Settings:
     endpoint_url: str | None = None
     status_grace_seconds: int = 300
     reconcile_after_seconds: int = 300
+    runnable_warning_seconds: int = 600
     run_id: str | None = None
 
 

@@ -31,6 +31,7 @@ class ReportingExecutor(Executor):
         self.reader = StatusReader(store, RUN_ID)
         self.status_rate_limiter = Throttler(rate_limit=10, period=1)
         self._checkpoint_outputs = []
+        self._warned_waiting = set()
         self._failed_rounds = 0
         self.succeeded, self.failed = [], {}
         self.logger = SimpleNamespace(warning=print, info=print)

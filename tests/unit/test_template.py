@@ -224,7 +224,7 @@ def test_submit_job_is_never_allowed_on_every_resource(template: dict[str, Any])
             assert "*" not in as_list(resources), statement.get("Sid")
 
 
-def test_only_describe_job_definitions_uses_a_star_resource(template: dict[str, Any]) -> None:
+def test_only_batch_describe_actions_use_a_star_resource(template: dict[str, Any]) -> None:
     star = sorted(
         action
         for _role, statement in policy_statements(template)
@@ -232,8 +232,11 @@ def test_only_describe_job_definitions_uses_a_star_resource(template: dict[str, 
         for action in as_list(statement["Action"])
     )
 
-    # Neither supports resource-level permissions; DescribeJobs is the state machine's .sync watch.
-    assert sorted(set(star)) == ["batch:DescribeJobDefinitions", "batch:DescribeJobs"]
+    # None supports resource-level permissions; DescribeJobs is the state machine's .sync watch.
+    assert sorted(set(star)) == [
+        "batch:DescribeComputeEnvironments", "batch:DescribeJobDefinitions", "batch:DescribeJobQueues",
+        "batch:DescribeJobs",
+    ]  # fmt: skip
 
 
 def test_no_full_access_managed_policies(template: dict[str, Any]) -> None:
@@ -248,7 +251,8 @@ def test_no_full_access_managed_policies(template: dict[str, Any]) -> None:
         (
             "SubmitFunction",
             {"dynamodb:UpdateItem", "dynamodb:BatchGetItem", "batch:SubmitJob", "batch:TerminateJob"}
-            | {"batch:DescribeJobDefinitions", "batch:RegisterJobDefinition", "batch:TagResource"},
+            | {"batch:DescribeJobDefinitions", "batch:RegisterJobDefinition", "batch:TagResource"}
+            | {"batch:DescribeJobQueues", "batch:DescribeComputeEnvironments"},
         ),
         ("RecordFunction", {"dynamodb:UpdateItem"}),
     ],

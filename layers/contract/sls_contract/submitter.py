@@ -14,6 +14,7 @@ from .cancel import describe_failures, terminate_jobs
 from .errors import InvalidJobSpec, PermanentSubmitError, RetryableSubmitError
 from .fargate import check_fargate_pair
 from .job_definitions import JobDefinitions
+from .queue_capacity import QueueCapacity
 from .spec import JobSpec, spec_keys
 from .store import JobStore
 from .submit_request import build_submit_job_request
@@ -58,10 +59,12 @@ class Submitter:
         store: JobStore,
         definitions: JobDefinitions,
         clock: Callable[[], float] = time.monotonic,
+        capacity: QueueCapacity | None = None,
     ) -> None:
         self.batch = batch
         self.store = store
         self.definitions = definitions
+        self.capacity = capacity or QueueCapacity(batch)
         self._clock = clock
         self._not_cancelled_at: dict[str, float] = {}  # run id -> when a fresh read said "not cancelled"
         self._unchecked: list[tuple[str, str]] = []  # (run id, Batch job id) made since the last recheck
@@ -93,6 +96,9 @@ class Submitter:
             job_definition = self.definitions.resolve(spec)
             if self.definitions.is_fargate(spec.job_definition):
                 check_fargate_pair(spec.vcpu, spec.memory_mib)
+            never_starts = self.capacity.problem(spec.job_queue, spec.vcpu, spec.gpu)
+            if never_starts:
+                raise InvalidJobSpec(never_starts)
             request = build_submit_job_request(spec, job_definition)
             try:
                 response = self.batch.submit_job(**request)

@@ -75,7 +75,10 @@ def jobs_table(records: Iterable[JobRecord], title: str) -> Table:
             "-" if r.exit_code is None else str(r.exit_code),
             "-" if r.attempts is None else str(r.attempts),
             "-" if duration is None else f"{duration:.1f}",
-            shorten(r.status_reason, REASON_WIDTH) if r.status == JobStatus.FAILED else "",
+            # a failure's reason, and what Batch says about a job it cannot place (RUNNABLE)
+            shorten(r.status_reason, REASON_WIDTH)
+            if r.status in (JobStatus.FAILED, JobStatus.RUNNABLE)
+            else "",
         )
     return table
 
