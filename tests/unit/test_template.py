@@ -14,6 +14,7 @@ from sls_contract.settings import FunctionSettings
 from sls_contract.submitter import CLAIM_LEASE_SECONDS
 from tests.support.cloud import function_environment, parameter_default, properties, resource
 from tests.support.handlers import REPO_ROOT
+from tools.check_template import load_template
 
 FUNCTIONS = {"SubmitFunction": "submit_job", "RecordFunction": "record_state"}
 QUEUE_OF_FUNCTION = {"SubmitFunction": "JobsQueue", "RecordFunction": "StateEventsQueue"}
@@ -278,3 +279,19 @@ def test_the_submit_lease_outlives_an_invocation_and_expires_before_a_redelivery
     visibility = properties(template, "JobsQueue")["VisibilityTimeout"]
 
     assert timeout < CLAIM_LEASE_SECONDS < visibility
+
+
+def test_the_example_batch_infrastructure_would_work_on_aws() -> None:
+    """examples/batch-infra.yaml: cfn-lint clean, and its job definition's platform is its environment's."""
+    path = REPO_ROOT / "examples" / "batch-infra.yaml"
+    from cfnlint.api import lint_file
+
+    errors = [f"{m.rule.id} {m.message}" for m in lint_file(path, {"regions": ["us-east-1"]})]
+    assert errors == []
+    resources = load_template(path)["Resources"]
+    environments = [r for r in resources.values() if r["Type"] == "AWS::Batch::ComputeEnvironment"]
+    definitions = [r for r in resources.values() if r["Type"] == "AWS::Batch::JobDefinition"]
+    platform = {"EC2": "EC2", "SPOT": "EC2", "FARGATE": "FARGATE", "FARGATE_SPOT": "FARGATE"}
+    assert {platform[env["Properties"]["ComputeResources"]["Type"]] for env in environments} == {
+        p for d in definitions for p in d["Properties"].get("PlatformCapabilities", ["EC2"])
+    }
