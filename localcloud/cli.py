@@ -13,6 +13,7 @@ import threading
 import time
 from pathlib import Path
 
+import boto3
 from rich.console import Console
 from rich.table import Table
 
@@ -21,6 +22,7 @@ from sls_contract import stack_outputs
 from .batch import BatchRuntimeConfig
 from .cloud import DATA_BUCKET, LocalCloud
 from .deploy import REPO_ROOT
+from .endpoint import REGION
 from .report import jobs_table, run_records
 
 # Wide enough for full Batch job ids when output goes to a file or CI log rather than a terminal.
@@ -120,13 +122,17 @@ def up(args: argparse.Namespace) -> int:
     try:
         console.print("\n[bold]In another shell, in your workflow's directory:[/]")
         console.print(f". {REPO_ROOT / '.venv' / 'bin' / 'activate'}", highlight=False)
+        console.print(f"export PYTHONPATH={REPO_ROOT}", highlight=False)
         for name, value in cloud.client_env().items():
             console.print(f"export {name}={value}", highlight=False)
+        console.print(
+            "# inputs no rule makes go under the storage prefix first, e.g.: python -m localcloud upload data/",
+            highlight=False,
+        )
         console.print(snakemake_command(cloud, f"s3://{DATA_BUCKET}/my-run"), highlight=False, soft_wrap=True)
         console.print(
             "\nJobs get your workflow from the default storage (Snakemake's source deployment): any "
-            "directory with a Snakefile runs as it is. Inputs and outputs live under the storage prefix: "
-            f"upload inputs with `aws --endpoint-url {cloud.endpoint.url} s3 cp`, or let rules make them.",
+            f"directory with a Snakefile runs as it is. Inputs and outputs live under s3://{DATA_BUCKET}/my-run.",
             highlight=False,
         )
         console.print(
@@ -147,6 +153,37 @@ def outputs_table(outputs: dict[str, str]) -> Table:
     for name, value in sorted(outputs.items()):
         table.add_row(name, str(value))
     return table
+
+
+def upload(args: argparse.Namespace) -> int:
+    """Copy workflow inputs into the running local cloud's S3, under the storage prefix, keeping their
+    paths relative to this directory (data/a.txt -> PREFIX/data/a.txt, where Snakemake looks for it)."""
+    endpoint = os.environ.get("AWS_ENDPOINT_URL")
+    if not endpoint:
+        console.print(
+            "[red]AWS_ENDPOINT_URL is not set[/]: paste the lines `make local-cloud` printed into this shell first"
+        )
+        return 2
+    if not args.to.startswith("s3://"):
+        console.print(f"[red]--to {args.to}[/]: give the storage prefix, e.g. s3://{DATA_BUCKET}/my-run")
+        return 2
+    bucket, _, prefix = args.to.removeprefix("s3://").partition("/")
+    files = [
+        f for path in map(Path, args.paths) for f in ([path] if path.is_file() else sorted(path.rglob("*")))
+    ]
+    s3 = boto3.client("s3", endpoint_url=endpoint, region_name=os.environ.get("AWS_DEFAULT_REGION", REGION))
+    sent = 0
+    for file in (f for f in files if f.is_file()):
+        relative = os.path.relpath(file.resolve(), Path.cwd())
+        if relative.startswith(".."):
+            console.print(
+                f"[red]{file}[/] is outside this directory: run upload from your workflow's directory"
+            )
+            return 2
+        s3.upload_file(str(file), bucket, "/".join(p for p in (prefix.strip("/"), relative) if p))
+        sent += 1
+    console.print(f"uploaded {sent} file(s) to {args.to.rstrip('/')}/", highlight=False)
+    return 0
 
 
 def _cloud_options(defaults: bool) -> argparse.ArgumentParser:
@@ -199,5 +236,8 @@ def main(argv: list[str] | None = None) -> int:
         help="a directory the jobs' 'image' holds, copied into every job's working directory (not "
         "needed: Snakemake ships your workflow's sources; use it to mimic an image with bundled files)",
     )
+    send = sub.add_parser("upload", help="copy input files into the running local cloud's S3")
+    send.add_argument("paths", nargs="+", metavar="PATH", help="files or directories, relative to here")
+    send.add_argument("--to", default=f"s3://{DATA_BUCKET}/my-run", help="the run's storage prefix")
     args = parser.parse_args(argv)
-    return {"demo": demo, "up": up}[args.command](args)
+    return {"demo": demo, "up": up, "upload": upload}[args.command](args)

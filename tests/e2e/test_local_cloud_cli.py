@@ -36,14 +36,19 @@ def _port_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
+# The commands README's "Run your own workflow locally" tells a user to type (tests/plugin/test_docs.py
+# checks they are there), run here around the lines `up` prints.
+README_STEPS = ("python -m localcloud upload data/", "aws-basic-batch-sls runs")
+
 SNAKEFILE = """
 rule all:
     input: "b.txt"
 
 rule a:
+    input: "data/greeting.txt"
     output: "a.txt"
     group: "g"
-    shell: "echo hello > {output}"
+    shell: "cat {input} > {output}"
 
 rule b:
     input: "a.txt"
@@ -59,7 +64,8 @@ def _printed_commands(text: str) -> str:
     lines = []
     for line in block.splitlines():
         if not (
-            line.startswith((". ", "export ", "snakemake", "  --")) or (lines and lines[-1].endswith("\\"))
+            line.startswith((". ", "export ", "#", "snakemake", "  --"))
+            or (lines and lines[-1].endswith("\\"))
         ):
             break
         lines.append(line)
@@ -88,14 +94,28 @@ def test_up_prints_the_environment_and_ctrl_c_stops_everything(tmp_path):
         assert "QueuePolicy" not in text and "<moto." not in text  # no moto noise, no object reprs
         # The printed commands run as printed, in a new shell, on a workflow no job image contains.
         (tmp_path / "Snakefile").write_text(SNAKEFILE)
-        script = _printed_commands(text)
-        assert "--seconds-between-status-checks" in script
+        (tmp_path / "data").mkdir()
+        (tmp_path / "data" / "greeting.txt").write_text("hello\n")
+        printed = _printed_commands(text)
+        assert "--seconds-between-status-checks" in printed
+        # README, "Run your own workflow locally": upload the inputs, run, then follow it with the CLI.
+        exports, snakemake = printed.split("\nsnakemake", 1)
+        script = "\n".join(
+            [
+                exports,
+                "python -m localcloud upload data/",
+                "snakemake" + snakemake,
+                "aws-basic-batch-sls runs",
+            ]
+        )
         clean_env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "VIRTUAL_ENV"))}
         run = subprocess.run(
             ["bash", "-c", script], cwd=tmp_path, env=clean_env, capture_output=True, text=True, timeout=300
         )
         assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
         assert "Finished jobid" in run.stderr
+        assert "uploaded 1 file(s) to s3://localcloud-data/my-run/" in run.stdout
+        assert "SUCCEEDED" in run.stdout and "snakemake " in run.stdout  # `runs` lists the run
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=60)

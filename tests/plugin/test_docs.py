@@ -30,3 +30,12 @@ def test_readme_starts_with_the_two_commands():
     quick_start = README.split("## Quick start (no AWS account)", 1)[1]
     commands = [line.split("#")[0].strip() for line in quick_start.split("```bash", 1)[1].splitlines()[1:3]]
     assert commands == ["make demo", "make test"]
+
+
+def test_the_run_your_own_workflow_steps_are_the_ones_the_e2e_test_runs():
+    from tests.e2e.test_local_cloud_cli import README_STEPS
+
+    section = README.split("## Run your own workflow locally", 1)[1].split("\n## ", 1)[0]
+    assert "make local-cloud" in section
+    for command in README_STEPS:
+        assert command in section
