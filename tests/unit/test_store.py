@@ -7,13 +7,14 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 import sls_contract.store as store_module
 from sls_contract.events import parse_state_change
 from sls_contract.record import RUN_CONTROL_JOB_ID, now_iso
 from sls_contract.status import JobStatus
-from sls_contract.store import JobStore, active_batch_job_ids
-from tests.support.aws_calls import record_calls
+from sls_contract.store import UNPROCESSED_BACKOFF_CAP, UNPROCESSED_ROUNDS, JobStore, active_batch_job_ids
+from tests.support.aws_calls import ok_response, on_call, record_calls
 from tests.support.events import state_change
 from tests.support.specs import minimal_spec, model
 
@@ -255,3 +256,41 @@ def test_cancelled_runs_and_run_jobs(store: JobStore) -> None:
     assert sorted(r.job_id for r in jobs) == ["job-00000001", "job-00000002"]
     assert RUN_CONTROL_JOB_ID not in {r.job_id for r in jobs}
     assert active_batch_job_ids(jobs) == ["4c7599ae-0a82-49aa-ba5a-4727fcce14a8"]
+
+
+def _leave_unprocessed(dynamodb: Any, rounds: int) -> list[int]:
+    """Answer the first `rounds` BatchGetItem calls with every key unprocessed, as throttled DynamoDB does."""
+    calls = [0]
+
+    def answer(body: dict[str, Any]) -> Any:
+        calls[0] += 1
+        if calls[0] > rounds:
+            return None  # the real (moto) answer
+        return ok_response({"Responses": {}, "UnprocessedKeys": body["RequestItems"]})
+
+    on_call(dynamodb, "BatchGetItem", answer)
+    return calls
+
+
+def test_unprocessed_keys_are_asked_again_with_backoff(dynamodb: Any, jobs_table: str) -> None:
+    pauses: list[float] = []
+    store = JobStore(dynamodb, jobs_table, sleep=pauses.append)
+    spec = model(minimal_spec())
+    store.claim(spec, "token", 300)
+    calls = _leave_unprocessed(dynamodb, rounds=3)
+
+    assert list(store.get_records(spec.run_id, [spec.job_id])) == [spec.job_id]
+    assert calls[0] == 4 and len(pauses) == 3
+    assert all(0 <= pause <= UNPROCESSED_BACKOFF_CAP for pause in pauses)
+
+
+def test_keys_left_unprocessed_past_the_bound_are_a_throttling_error(dynamodb: Any, jobs_table: str) -> None:
+    pauses: list[float] = []
+    store = JobStore(dynamodb, jobs_table, sleep=pauses.append)
+    calls = _leave_unprocessed(dynamodb, rounds=1000)
+
+    with pytest.raises(ClientError) as info:
+        store.get_records("run-1", ["job-00000001"])
+
+    assert info.value.response["Error"]["Code"] == "ProvisionedThroughputExceededException"
+    assert calls[0] == UNPROCESSED_ROUNDS + 1 and len(pauses) == UNPROCESSED_ROUNDS

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import random
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -26,6 +27,11 @@ from .record import (
 )
 from .spec import JobSpec
 from .status import TERMINAL, JobStatus, progress
+
+# BatchGetItem's UnprocessedKeys: retried this many times, backing off from 50 ms up to 2 s a round.
+UNPROCESSED_ROUNDS = 8
+UNPROCESSED_BACKOFF = 0.05
+UNPROCESSED_BACKOFF_CAP = 2.0
 
 _NOT_TERMINAL = "NOT (#status IN (:succeeded, :failed))"
 _TERMINAL_VALUES = {":succeeded": JobStatus.SUCCEEDED.value, ":failed": JobStatus.FAILED.value}
@@ -61,10 +67,13 @@ def _conditional_failed(exc: ClientError) -> bool:
 class JobStore:
     """The jobs table, through a low-level DynamoDB client (a moto client in tests)."""
 
-    def __init__(self, client: Any, table_name: str, ttl_days: int = 30) -> None:
+    def __init__(
+        self, client: Any, table_name: str, ttl_days: int = 30, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
         self.client = client
         self.table_name = table_name
         self.ttl_seconds = ttl_days * 86400
+        self.sleep = sleep  # backoff between rounds of unprocessed keys
 
     # -- writes ---------------------------------------------------------------------------------
 
@@ -246,6 +255,9 @@ class JobStore:
     # -- reads ------------------------------------------------------------------------------------
 
     def _batch_get(self, keys: list[tuple[str, str]]) -> list[dict[str, Any]]:
+        """BatchGetItem in chunks of 100; keys DynamoDB leaves unprocessed (throttling) are asked again
+        with exponential backoff and jitter, as AWS advises, at most UNPROCESSED_ROUNDS times; then
+        a throttling ClientError, which every caller already treats as "try later"."""
         items: list[dict[str, Any]] = []
         for start in range(0, len(keys), limits.DYNAMODB_BATCH_GET_MAX):
             request = {
@@ -254,10 +266,27 @@ class JobStore:
                     "ConsistentRead": True,
                 }
             }
-            while request:
+            for attempt in range(UNPROCESSED_ROUNDS + 1):
+                if attempt:
+                    self.sleep(
+                        random.uniform(0, min(UNPROCESSED_BACKOFF_CAP, UNPROCESSED_BACKOFF * 2**attempt))
+                    )
                 response = self.client.batch_get_item(RequestItems=request)
                 items.extend(response["Responses"].get(self.table_name, []))
                 request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+            else:
+                left = len(request[self.table_name]["Keys"])
+                raise ClientError(
+                    {
+                        "Error": {
+                            "Code": "ProvisionedThroughputExceededException",
+                            "Message": f"{left} keys still unprocessed after {UNPROCESSED_ROUNDS} retries",
+                        }
+                    },
+                    "BatchGetItem",
+                )
         return items
 
     def get_records(self, run_id: str, job_ids: Iterable[str]) -> dict[str, JobRecord]:
