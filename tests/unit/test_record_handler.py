@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 
-from sls_contract.record import JobRecord
+from sls_contract.record import RUN_CONTROL_JOB_ID, JobRecord
+from sls_contract.run_record import RunStatus
+from sls_contract.run_store import RunStore
 from sls_contract.status import JobStatus
 from tests.support.aws_calls import error_response, on_call, record_calls
 from tests.support.events import load_event, sqs_record, state_change, state_events
@@ -345,3 +347,21 @@ def test_when_the_latest_events_write_fails_only_it_is_retried_and_it_carries_th
     throttled[0] = False
     assert record_app.lambda_handler({"Records": [batch["Records"][1]]}, lambda_context) == NO_FAILURES
     assert_succeeded(record_of(record_app, "run-1", "job-00000001"), "retried latest event")
+
+
+def test_an_event_whose_job_id_names_the_runs_control_item_writes_nothing(
+    record_app: ModuleType, lambda_context: Any, dynamodb: Any
+) -> None:
+    # GIVEN a running run whose control item holds its status
+    runs = RunStore(dynamodb, record_app.settings.jobs_table_name)
+    runs.create("run-1", "schedule", None)
+    runs.start("run-1", "arn:aws:states:us-east-1:123456789012:execution:m:run-1", "schedule", {})
+    injected = state_change("batch_job_failed", "run-1", RUN_CONTROL_JOB_ID)
+    unreadable = state_change("batch_job_failed", "run-1", RUN_CONTROL_JOB_ID, status="EXPLODED")
+
+    # WHEN events name the control item's key as their job id (readable or not)
+    assert deliver(record_app, lambda_context, injected, unreadable) == {"batchItemFailures": []}
+
+    # THEN they are not this stack's jobs: the run is untouched and no job record appears
+    assert runs.get("run-1").status == RunStatus.RUNNING
+    assert len(dynamodb.scan(TableName=record_app.settings.jobs_table_name)["Items"]) == 1

@@ -181,7 +181,11 @@ def test_the_spec_is_immutable() -> None:
     ("body", "keys"),
     [
         (json.dumps(minimal_spec(version=9)), ("run-1", "job-00000001")),
-        (json.dumps({"run_id": "r", "job_id": "j", "rule": 3}), ("r", "j")),
+        (json.dumps({"run_id": "r", "job_id": "job-0001", "rule": 3}), ("r", "job-0001")),
+        # keys that are not valid record keys: recorded under the message id instead
+        (json.dumps({"run_id": "r", "job_id": "j"}), None),
+        (json.dumps({"run_id": "r", "job_id": "#run"}), None),
+        ("[" * 100_000, None),
         ("{not json", None),
         ("[1, 2]", None),
         (json.dumps({"run_id": "r"}), None),

@@ -13,7 +13,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 import sls_contract.store as store_module
-from sls_contract.record import JobRecord
+from sls_contract.record import RUN_CONTROL_JOB_ID, JobRecord
+from sls_contract.run_record import RunStatus
+from sls_contract.run_store import RunStore
 from sls_contract.status import JobStatus
 from sls_contract.submit_request import build_submit_job_request
 from sls_contract.submitter import CANCEL_CHECK_REUSE_SECONDS, CLAIM_LEASE_SECONDS, UNPARSEABLE_RUN_ID
@@ -576,3 +578,18 @@ def test_a_failed_recheck_fails_the_invocation_and_the_next_one_covers_its_jobs(
     assert deliver(submit_app, lambda_context, message(second, "msg-2")) == {"batchItemFailures": []}
     second_job = record_of(submit_app, job_id="job-00000002").batch_job_id
     assert terminated == [{"jobs": [first_job, second_job], "reason": "user pressed ctrl-c"}]
+
+
+def test_a_spec_whose_job_id_names_the_runs_control_item_is_recorded_under_its_message_id(
+    submit_app: ModuleType, batch_env: BatchEnv, lambda_context: Any, dynamodb: Any
+) -> None:
+    runs = RunStore(dynamodb, submit_app.settings.jobs_table_name)
+    runs.create("run-1", "schedule", None)
+    runs.start("run-1", "arn:aws:states:us-east-1:123456789012:execution:m:run-1", "schedule", {})
+    spec = spec_on(batch_env, run_id="run-1", job_id=RUN_CONTROL_JOB_ID)
+
+    assert deliver(submit_app, lambda_context, message(spec, "msg-inject")) == {"batchItemFailures": []}
+
+    assert runs.get("run-1").status == RunStatus.RUNNING  # was: FAILED, by a write onto '#run'
+    record = record_of(submit_app, UNPARSEABLE_RUN_ID, "msg-inject")
+    assert record.status == JobStatus.FAILED and "job_id" in record.status_reason

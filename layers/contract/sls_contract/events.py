@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .record import JOB_ID_ENV, RUN_ID_ENV
+from .record import JOB_ID_ENV, RUN_ID_ENV, valid_record_keys
 from .status import JobStatus
 
 DETAIL_TYPE = "Batch Job State Change"
@@ -58,7 +58,7 @@ class BatchJobStateChangeDetail(_Lenient):
         """(run_id, job_id) for jobs this stack submitted; None for anyone else's job."""
         env = self.environment()
         run_id, job_id = env.get(RUN_ID_ENV), env.get(JOB_ID_ENV)
-        return (run_id, job_id) if run_id and job_id else None
+        return (run_id, job_id) if valid_record_keys(run_id, job_id) else None
 
     def exit_code(self) -> int | None:
         if self.container and self.container.exitCode is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,6 +27,21 @@ RUN_ID_ENV = "SLS_RUN_ID"
 JOB_ID_ENV = "SLS_JOB_ID"
 
 DEFAULT_LOG_GROUP = "/aws/batch/job"
+
+# What a job record's keys may be (the job spec's run_id / job_id). Keys read from anything else (an
+# event's environment, a rejected message) are checked against these before any write, so no input
+# can write onto the run's control item (RUN_CONTROL_JOB_ID) or another odd key.
+RUN_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,80}$"
+JOB_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
+
+
+def valid_record_keys(run_id: object, job_id: object) -> bool:
+    return (
+        isinstance(run_id, str)
+        and isinstance(job_id, str)
+        and re.fullmatch(RUN_ID_PATTERN, run_id) is not None
+        and re.fullmatch(JOB_ID_PATTERN, job_id) is not None
+    )
 
 
 class JobRecord(BaseModel):

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from .errors import describe_validation_error
 from .events import BatchJobStateChange, parse_state_change
-from .record import JOB_ID_ENV, RUN_ID_ENV
+from .record import JOB_ID_ENV, RUN_ID_ENV, valid_record_keys
 from .status import progress
 from .store import JobStore
 
@@ -36,15 +36,16 @@ def _keys_from_raw(body: str) -> tuple[str, str] | None:
     try:
         env = json.loads(body)["detail"]["container"]["environment"]
         values = {kv["name"]: kv["value"] for kv in env}
-        return values[RUN_ID_ENV], values[JOB_ID_ENV]
-    except (ValueError, KeyError, TypeError):
+        keys = values[RUN_ID_ENV], values[JOB_ID_ENV]
+    except (ValueError, KeyError, TypeError, RecursionError):
         return None
+    return keys if valid_record_keys(*keys) else None
 
 
 def _parse(body: str) -> BatchJobStateChange | ValidationError:
     try:
         return parse_state_change(body)
-    except ValidationError as exc:
+    except ValidationError as exc:  # pydantic's JSON parser also bounds nesting ("recursion limit")
         return exc
 
 

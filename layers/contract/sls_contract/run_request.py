@@ -97,6 +97,13 @@ class RunRequest(BaseModel):
         return value
 
 
+def _dumped(body: Any) -> bytes:
+    try:
+        return json.dumps(body).encode()
+    except (TypeError, ValueError, RecursionError):
+        return b""  # validation says what is wrong with it
+
+
 def _where(exc: ValueError | yaml.YAMLError) -> str:
     """A parser error as one line: the problem and its line and column."""
     mark = getattr(exc, "problem_mark", None)
@@ -107,8 +114,19 @@ def _where(exc: ValueError | yaml.YAMLError) -> str:
     return str(exc).splitlines()[0]
 
 
+# A run request is kept whole in the run's record (a DynamoDB item holds 400 KB) and travels in an
+# EventBridge event (256 KB): larger ones are refused with the reason, before anything reads them whole.
+MAX_RUN_REQUEST_BYTES = 128 * 1024
+
+
 def parse_run_request(body: str | bytes | dict[str, Any], filename: str = "") -> RunRequest:
     """JSON or YAML (by extension, else whichever parses); InvalidRunRequest says what is wrong."""
+    size = len(body.encode() if isinstance(body, str) else body if isinstance(body, bytes) else _dumped(body))
+    if size > MAX_RUN_REQUEST_BYTES:
+        raise InvalidRunRequest(
+            f"run request {filename} is {size // 1024} KiB; at most {MAX_RUN_REQUEST_BYTES // 1024} KiB: put large "
+            "config in a file the workflow reads (e.g. under the storage prefix)".replace("  ", " ")
+        )
     try:
         if isinstance(body, dict):
             data: Any = body
@@ -117,12 +135,14 @@ def parse_run_request(body: str | bytes | dict[str, Any], filename: str = "") ->
         else:
             try:
                 data = json.loads(body)
-            except ValueError:
+            except (ValueError, RecursionError):
                 data = yaml.safe_load(body)
     except (ValueError, yaml.YAMLError) as exc:
         raise InvalidRunRequest(
             f"run request {filename or ''} is neither JSON nor YAML: {_where(exc)}"
         ) from exc
+    except RecursionError as exc:
+        raise InvalidRunRequest(f"run request {filename} is nested too deeply to be a run request") from exc
     if not isinstance(data, dict):
         raise InvalidRunRequest(f"run request {filename} must be a mapping, not {type(data).__name__}")
     try:

@@ -15,6 +15,7 @@ from .record import JOB_ID_ENV, RUN_ID_ENV
 from .run_record import COORDINATOR_JOB_ID, RunStatus
 from .run_request import (
     EVENT_SOURCE,
+    MAX_RUN_REQUEST_BYTES,
     RUN_FAILED,
     RUN_REQUESTED,
     InvalidRunRequest,
@@ -65,7 +66,8 @@ def read_trigger(event: dict[str, Any], s3: Any) -> Trigger:
         identity = version or obj.get("etag") or obj.get("eTag") or obj.get("sequencer")
         body = s3.get_object(Bucket=bucket, Key=key, **({"VersionId": version} if version else {}))
         run_id = f"upload-{_digest(bucket, key, identity)}"
-        return Trigger(run_id, f"s3://{bucket}/{key}", body["Body"].read().decode(), key)
+        # At most one byte past the limit: parse_run_request refuses what is larger, nothing reads it whole.
+        return Trigger(run_id, f"s3://{bucket}/{key}", body["Body"].read(MAX_RUN_REQUEST_BYTES + 1), key)
     if event.get("source") == EVENT_SOURCE and event.get("detail-type") == RUN_REQUESTED:
         requested = detail.get("run_id") if isinstance(detail, dict) else None
         return Trigger(requested or f"event-{_digest(event.get('id'))}", f"event:{event.get('id')}", detail)

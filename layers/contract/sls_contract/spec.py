@@ -22,6 +22,7 @@ from pydantic import (
 
 from . import limits
 from .errors import InvalidJobSpec, describe_validation_error, in_words
+from .record import JOB_ID_PATTERN, RUN_ID_PATTERN, valid_record_keys
 
 SPEC_VERSION = 1
 SUPPORTED_SPEC_VERSIONS = (1,)
@@ -108,9 +109,9 @@ class JobSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     version: int = SPEC_VERSION
-    run_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,80}$")]
+    run_id: Annotated[str, StringConstraints(pattern=RUN_ID_PATTERN)]
     # The submission id: unique per Snakemake job attempt; the idempotency key of SubmitJob.
-    job_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{8,64}$")]
+    job_id: Annotated[str, StringConstraints(pattern=JOB_ID_PATTERN)]
     workflow: str
     # A group job's rules, sorted and comma-separated ("a,b"); Snakemake's group id is in `group`.
     rule: str
@@ -172,14 +173,13 @@ def parse_job_spec(body: str | bytes | dict[str, Any]) -> JobSpec:
 
 
 def spec_keys(body: str | bytes) -> tuple[str, str] | None:
-    """Best effort (run_id, job_id) of a body that failed validation, so its failure can be recorded."""
+    """(run_id, job_id) of a body that failed validation, so its failure can be recorded under them;
+    None when they are missing or not valid record keys (then the message id is used instead)."""
     try:
         data = json.loads(body)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         return None
     if not isinstance(data, dict):
         return None
     run_id, job_id = data.get("run_id"), data.get("job_id")
-    if all(isinstance(key, str) and 0 < len(key) <= 256 for key in (run_id, job_id)):
-        return run_id, job_id
-    return None
+    return (run_id, job_id) if valid_record_keys(run_id, job_id) else None
