@@ -8,8 +8,9 @@ import pytest
 from sls_contract.run_record import RunStatus
 from sls_contract.run_request import InvalidRunRequest, parse_run_request, snakemake_argv
 from sls_contract.run_store import RunStore
-from sls_contract.runs import Lifecycle, RunStarter, dispatch, failure_cause
+from sls_contract.runs import CleanupIncomplete, Lifecycle, RunStarter, dispatch, failure_cause
 from sls_contract.store import JobStore
+from tests.support.aws_calls import fail_first
 from tests.support.batch_clients import batch_client_without_terminate_jobs
 from tests.support.specs import minimal_spec, model
 
@@ -253,3 +254,30 @@ def test_a_failed_execution_after_the_machines_own_clean_up_is_not_announced_twi
     assert result["recorded"] is False
     assert lifecycle.runs.get("r-5").cause == "States.TaskFailed: exit code 1"
     assert received() == []
+
+
+def test_jobs_batch_would_not_terminate_fail_the_clean_up_after_recording_and_announcing(
+    lifecycle, batch_env
+):
+    # GIVEN a run with a job whose TerminateJob is throttled
+    received = _announcements()
+    lifecycle.runs.start("r-4", "arn:exec:r-4", "test", REQUEST)
+    job_id = _submitted_job(lifecycle, batch_env, "r-4")
+    throttled = fail_first(lifecycle.batch, "TerminateJob", 100, "TooManyRequestsException", "slow down", 429)
+    change = {
+        "detail-type": "Step Functions Execution Status Change",
+        "detail": {"name": "r-4", "status": "TIMED_OUT", "executionArn": "arn:exec:r-4"},
+    }
+
+    # WHEN the status-change clean-up runs, THEN it fails naming the job (so Lambda retries it, then DLQ)
+    with pytest.raises(CleanupIncomplete, match=rf"run r-4: 1 job\(s\) not terminated: {job_id}: "):
+        dispatch(lifecycle, change)
+    assert throttled[0] >= 1
+    # ... after the run was recorded and announced, so a retry only terminates what is left
+    assert lifecycle.runs.get("r-4").status == RunStatus.FAILED
+    assert [(e["detail-type"], e["detail"]["not_terminated"][0].split(":")[0]) for e in received()] == [
+        ("Run Failed", job_id)
+    ]
+    # and the state machine's clean-up step fails the same way (its Retry runs it again)
+    with pytest.raises(CleanupIncomplete):
+        dispatch(lifecycle, {"action": "failed", "input": {"run_id": "r-4"}, "error": None})

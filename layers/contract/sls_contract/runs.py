@@ -11,6 +11,7 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict
 
 from .cancel import cancel_run
+from .errors import ContractError
 from .record import JOB_ID_ENV, RUN_ID_ENV
 from .run_record import COORDINATOR_JOB_ID, RunStatus
 from .run_request import (
@@ -174,6 +175,7 @@ class Lifecycle:
             "cause": cause,
             "recorded": recorded,
             "terminated": len(summary.terminated),
+            "not_terminated": summary.errors,  # "job id: why"; CleanupIncomplete makes someone retry
             "job_counts": counts,
         }
 
@@ -201,7 +203,22 @@ class Lifecycle:
                     }
                 ]
             )
-        return result
+        return raise_if_incomplete(result)
+
+
+class CleanupIncomplete(ContractError):
+    """Jobs of a failed run that Batch did not terminate (throttled, say): the step fails so that it is
+    retried (the state machine's Retry; Lambda's async retries, then the function's dead-letter queue)."""
+
+
+def raise_if_incomplete(result: dict[str, Any]) -> dict[str, Any]:
+    """The clean-up's result, or CleanupIncomplete naming what still runs. The run is recorded and
+    announced before this, so a retry only terminates what is left."""
+    left = result.get("not_terminated") or []
+    if left:
+        shown = "; ".join(left[:10]) + (f"; and {len(left) - 10} more" if len(left) > 10 else "")
+        raise CleanupIncomplete(f"run {result['run_id']}: {len(left)} job(s) not terminated: {shown}")
+    return result
 
 
 def failure_cause(error: dict[str, Any] | None) -> str:
@@ -254,4 +271,4 @@ def dispatch(lifecycle: Lifecycle, event: dict[str, Any]) -> dict[str, Any]:
         return lifecycle.register(action.input, action.execution_arn or "")
     if action.action == "succeeded":
         return lifecycle.succeeded(action.target_run_id(), action.coordinator_job_id)
-    return lifecycle.failed(action.target_run_id(), failure_cause(action.error))
+    return raise_if_incomplete(lifecycle.failed(action.target_run_id(), failure_cause(action.error)))
