@@ -25,7 +25,7 @@ from sls_contract.limits import BATCH_DESCRIBE_JOBS_MAX as DESCRIBE_JOBS_MAX
 from sls_contract.record import RUN_ID_ENV
 from sls_contract.run_store import RunStore
 from sls_contract.spec import JobSpec
-from sls_contract.status import JobStatus
+from sls_contract.status import TERMINAL, JobStatus
 from sls_contract.store import JobStore
 from sls_contract.tags import job_tags
 
@@ -34,7 +34,8 @@ from .config import resolve
 from .environment import split_environment
 from .foreign_settings import foreign_settings
 from .job_identity import identify
-from .messages import failed_rules, failure_message, lost_message
+from .messages import failed_rules, failure_message
+from .overdue import settle_overdue
 from .own_run import OwnRun
 from .resources import Defaults, ResourceError, build_spec, distinct, spec_fields, static_problems
 from .sender import SpecTooLarge, encode, send_specs
@@ -266,14 +267,11 @@ class Executor(RemoteExecutor):
         )
         if waits:
             self.logger.warning(f"aws-basic-batch-sls: {waits}")
-        lost = self._lost(active_jobs)
+        settle_overdue(self.store, self.reader, self.plane, active_jobs)
         self._reconcile_quiet([j.external_jobid for j in active_jobs])
         for job_info in active_jobs:
             record = self.reader.latest.get(job_info.external_jobid)
             if record is None:
-                if job_info.external_jobid in lost:
-                    self._report_error(job_info, msg=lost_message(self.plane, job_info))
-                    continue
                 yield job_info
             elif record.status == JobStatus.SUCCEEDED:
                 self._note_outcome(job_info, ok=True)
@@ -308,24 +306,16 @@ class Executor(RemoteExecutor):
             self.logger.error(f"aws-basic-batch-sls: group job {job_info.job.groupid}: {msg}")
         self.report_job_error(job_info, msg=msg)
 
-    def _lost(self, active_jobs: list[SubmittedJobInfo]) -> set[str]:
-        """Jobs with no record past the grace period, confirmed absent by a consistent read."""
-        deadline = time.time() - self.plane.status_grace_seconds
-        overdue = [
-            j.external_jobid
-            for j in active_jobs
-            if j.external_jobid not in self.reader.latest and j.aux["sent_at"] < deadline
-        ]
-        if not overdue:
-            return set()
-        found = self.reader.confirm_missing(overdue)
-        return set(overdue) - set(found)
-
     def _reconcile_quiet(self, job_ids: list[str]) -> None:
         """Ask the stack's reconcile function (asynchronously) about jobs whose records went quiet."""
         if not self.plane.reconcile_function:
             return
         quiet = self.reader.quiet(job_ids, self.plane.reconcile_after_seconds)
+        if quiet:
+            # A final update the index showed too late for the incremental read is found here; only
+            # what is still live is worth asking Batch about (the reconciler skips final records).
+            found = self.reader.read_consistently(quiet)
+            quiet = [j for j in quiet if j not in found or found[j].status not in TERMINAL]
         for start in range(0, len(quiet), DESCRIBE_JOBS_MAX):
             payload = {"run_id": self.run_id, "job_ids": quiet[start : start + DESCRIBE_JOBS_MAX]}
             try:

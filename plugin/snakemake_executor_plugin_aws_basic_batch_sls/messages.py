@@ -84,6 +84,15 @@ def logs_command(plane: Any, record: JobRecord) -> str:
     return f"aws-basic-batch-sls{endpoint} logs {record.run_id} {record.batch_job_id or record.job_id}"
 
 
+def stuck_message(plane: Any, job_info: Any) -> str:
+    dlq = f" and the dead-letter queue {plane.dead_letter_queue_url}" if plane.dead_letter_queue_url else ""
+    return (
+        f"job spec {job_info.external_jobid} ({job_info.aux.get('job_name')}) was taken by the submit function "
+        f"but never submitted to Batch in {plane.status_grace_seconds} s (the function may have failed on "
+        f"it until its message went to the dead-letter queue). Check the submit function's logs{dlq}"
+    )
+
+
 def lost_message(plane: Any, job_info: Any) -> str:
     dlq = f" and the dead-letter queue {plane.dead_letter_queue_url}" if plane.dead_letter_queue_url else ""
     return (

@@ -71,8 +71,9 @@ class StatusReader:
         self._asked_at.update(dict.fromkeys(quiet, now))
         return quiet
 
-    def confirm_missing(self, job_ids: list[str]) -> dict[str, JobRecord]:
-        """Strongly consistent read of jobs the index has not shown; returns those that exist."""
+    def read_consistently(self, job_ids: list[str]) -> dict[str, JobRecord]:
+        """Strongly consistent read of these jobs (ones the index has not shown, or shown late);
+        returns those that exist and takes them as the latest."""
         found = self.store.get_records(self.run_id, job_ids)
         self.calls += max(1, -(-len(job_ids) // 100))
         self.latest.update(found)

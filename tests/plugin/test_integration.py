@@ -11,13 +11,14 @@ import boto3
 import pytest
 from throttler import Throttler
 
+from sls_contract.events import parse_state_change
 from sls_contract.store import JobStore
 from snakemake_executor_plugin_aws_basic_batch_sls.config import ControlPlane
 from snakemake_executor_plugin_aws_basic_batch_sls.executor import Executor
 from snakemake_executor_plugin_aws_basic_batch_sls.resources import Defaults, build_spec, spec_fields
 from snakemake_executor_plugin_aws_basic_batch_sls.sender import encode, send_specs
 from snakemake_executor_plugin_aws_basic_batch_sls.status_reader import StatusReader
-from tests.support.aws_calls import record_calls
+from tests.support.aws_calls import ok_response, on_call, record_calls
 from tests.support.events import sqs_event, state_change, state_events
 
 RUN_ID = "run-integration"
@@ -28,6 +29,7 @@ class ReportingExecutor(Executor):
 
     def __init__(self, plane, store):
         self.plane = plane
+        self.store = store
         self.reader = StatusReader(store, RUN_ID)
         self.status_rate_limiter = Throttler(rate_limit=10, period=1)
         self._checkpoint_outputs = []
@@ -139,3 +141,29 @@ def test_plugin_messages_to_batch_and_states_back(
     assert failed_detail["statusReason"] in message
     assert failed_detail["container"]["logStreamName"] in message
     assert executor.reader.calls == 2  # one Query per round
+
+
+@pytest.mark.usefixtures("jobs_table")
+def test_a_final_state_the_index_showed_too_late_is_read_before_asking_batch(submit_app, batch_env):
+    # GIVEN a job the plugin last saw SUBMITTED, whose SUCCEEDED the incremental read missed
+    store = JobStore(boto3.client("dynamodb"), submit_app.settings.jobs_table_name)
+    spec = _spec("ok", "c" * 32, batch_env, {})
+    store.claim(spec, "t", 120)
+    store.mark_submitted(spec, "batch-late", None)
+    plane = SimpleNamespace(reconcile_function="reconcile", reconcile_after_seconds=5)
+    executor = ReportingExecutor(plane, store)
+    executor.reader.refresh()
+    executor.reader.changed_at[spec.job_id] = time.monotonic() - 60  # no news for a minute
+    succeeded = state_change("batch_job_succeeded", spec.run_id, spec.job_id, jobId="batch-late")
+    store.apply_state_change(parse_state_change(succeeded).detail)
+    lambda_client = boto3.client("lambda")
+    invokes = record_calls(lambda_client, "Invoke")
+    on_call(lambda_client, "Invoke", lambda _body: ok_response({"StatusCode": 202}))
+    executor.clients = lambda service: lambda_client
+
+    # WHEN the round looks for quiet jobs
+    executor._reconcile_quiet([spec.job_id])
+
+    # THEN the consistent read finds the final state; Batch is not asked (its reconciler would skip it)
+    assert executor.reader.latest[spec.job_id].status == "SUCCEEDED"
+    assert invokes == []

@@ -54,14 +54,14 @@ def test_an_older_record_never_replaces_a_newer_one(jobs_table):
     assert reader.latest[spec.job_id].status == "FAILED"
 
 
-def test_confirm_missing_reads_consistently_in_chunks_of_100(jobs_table):
+def test_read_consistently_reads_in_chunks_of_100(jobs_table):
     store = _store(jobs_table)
     present = model(minimal_spec(run_id="r"))
     store.claim(present, "token", 300)
     gets = record_calls(store.client, "BatchGetItem")
     reader = StatusReader(store, "r")
     missing = [f"{i:032x}" for i in range(150)]
-    found = reader.confirm_missing([present.job_id, *missing])
+    found = reader.read_consistently([present.job_id, *missing])
     assert set(found) == {present.job_id}
     assert [len(g["RequestItems"][jobs_table]["Keys"]) for g in gets] == [100, 51]
     assert all(g["RequestItems"][jobs_table]["ConsistentRead"] for g in gets)

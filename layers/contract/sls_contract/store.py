@@ -195,6 +195,43 @@ class JobStore:
             condition_values=_TERMINAL_VALUES,
         )
 
+    def fail_if_absent(self, run_id: str, job_id: str, reason: str) -> bool:
+        """FAILED for a spec that has no record at all (declared lost): a delivery that comes later
+        finds a terminal record and submits nothing. False if any record exists by now."""
+        return self._update(
+            run_id,
+            job_id,
+            assign={
+                "status": JobStatus.FAILED.value,
+                "progress": progress(JobStatus.FAILED),
+                "status_reason": reason[: limits.BATCH_REASON_MAX],
+            },
+            if_absent={"created_at": now_iso()},
+            condition="attribute_not_exists(#status)",
+            condition_names={"#status": "status"},
+        )
+
+    def fail_stuck_claim(self, run_id: str, job_id: str, reason: str, claimed_before: int) -> bool:
+        """FAILED for a spec claimed before `claimed_before` (epoch s) and never submitted (a submit
+        function that died on it until its message went to the dead-letter queue). False if it was
+        submitted, finished, or claimed again meanwhile."""
+        return self._update(
+            run_id,
+            job_id,
+            assign={
+                "status": JobStatus.FAILED.value,
+                "progress": progress(JobStatus.FAILED),
+                "status_reason": reason[: limits.BATCH_REASON_MAX],
+            },
+            condition="#status = :submitting AND attribute_not_exists(#batch_job_id) AND #claimed_at < :cutoff",
+            condition_names={
+                "#status": "status",
+                "#batch_job_id": "batch_job_id",
+                "#claimed_at": "claimed_at",
+            },
+            condition_values={":submitting": JobStatus.SUBMITTING.value, ":cutoff": claimed_before},
+        )
+
     def apply_state_change(self, detail: BatchJobStateChangeDetail) -> bool:
         """Apply one Batch event; False when it is a duplicate, stale, or after a terminal state."""
         keys = detail.record_keys()
