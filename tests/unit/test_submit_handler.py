@@ -10,6 +10,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 
 import sls_contract.store as store_module
@@ -593,3 +594,61 @@ def test_a_spec_whose_job_id_names_the_runs_control_item_is_recorded_under_its_m
     assert runs.get("run-1").status == RunStatus.RUNNING  # was: FAILED, by a write onto '#run'
     record = record_of(submit_app, UNPARSEABLE_RUN_ID, "msg-inject")
     assert record.status == JobStatus.FAILED and "job_id" in record.status_reason
+
+
+def test_a_spec_whose_dead_claimant_already_made_the_job_is_not_submitted_again(
+    submit_app: ModuleType, batch_env: BatchEnv, lambda_context: Any, dynamodb: Any
+) -> None:
+    # GIVEN a delivery that claimed the spec, called SubmitJob, and died before recording the job id
+    spec = spec_on(batch_env)
+    submit_app.store.claim(model(spec), "dead-delivery", CLAIM_LEASE_SECONDS)
+    made = boto3.client("batch").submit_job(
+        jobName=spec["job_name"], jobQueue=batch_env.job_queue, jobDefinition=batch_env.job_definition
+    )
+    dynamodb.update_item(  # ... and its lease ran out
+        TableName=submit_app.settings.jobs_table_name,
+        Key={"run_id": {"S": spec["run_id"]}, "job_id": {"S": spec["job_id"]}},
+        UpdateExpression="SET claimed_at = :old",
+        ExpressionAttributeValues={":old": {"N": str(int(time.time()) - CLAIM_LEASE_SECONDS - 1)}},
+    )
+    submits = record_calls(submit_app.batch, "SubmitJob")
+
+    # WHEN the message is delivered again
+    assert deliver(submit_app, lambda_context, message(spec, receive_count=2)) == {"batchItemFailures": []}
+
+    # THEN the job is found by its name and recorded: no second Batch job
+    assert submits == []
+    assert record_of(submit_app).batch_job_id == made["jobId"]
+
+
+def test_a_submit_job_retried_after_a_server_error_that_made_a_job_keeps_one(
+    submit_app: ModuleType, batch_env: BatchEnv, lambda_context: Any
+) -> None:
+    # GIVEN Batch makes the job on the first SubmitJob but answers 500 (botocore then retries)
+    spec = spec_on(batch_env)
+    made: list[str] = []
+
+    def processed_then_500(request: Any, **_: Any) -> Any:
+        if made:
+            return None  # the retry reaches (moto) Batch
+        made.append(boto3.client("batch").submit_job(**json.loads(request.body))["jobId"])
+        body = json.dumps({"__type": "ServerException", "message": "internal error"}).encode()
+        return AWSResponse(request.url, 500, {}, SimpleNamespace(stream=lambda: [body]))
+
+    # at the HTTP layer (before-send, ahead of moto), so botocore's own retries see the 500
+    submit_app.batch.meta.events.register_first("before-send.batch.SubmitJob", processed_then_500)
+    terminated: list[dict[str, Any]] = []  # moto in-process has no TerminateJobs: answer it here
+    on_call(
+        submit_app.batch,
+        "TerminateJobs",
+        lambda body: terminated.append(body) or ok_response({"successful": body["jobs"], "errors": []}),
+    )
+
+    assert deliver(submit_app, lambda_context, message(spec)) == {"batchItemFailures": []}
+
+    # THEN the job the retry made is recorded and the first one is terminated as its duplicate
+    kept = record_of(submit_app).batch_job_id
+    assert kept and kept != made[0]
+    [call] = terminated
+    assert made[0] in call["jobs"] and kept not in call["jobs"]
+    assert call["reason"] == f"duplicate of {kept}: SubmitJob was retried after a server error"

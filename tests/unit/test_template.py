@@ -236,7 +236,7 @@ def test_only_batch_describe_actions_use_a_star_resource(template: dict[str, Any
     # None supports resource-level permissions; DescribeJobs is the state machine's .sync watch.
     assert sorted(set(star)) == [
         "batch:DescribeComputeEnvironments", "batch:DescribeJobDefinitions", "batch:DescribeJobQueues",
-        "batch:DescribeJobs",
+        "batch:DescribeJobs", "batch:ListJobs",
     ]  # fmt: skip
 
 
@@ -253,7 +253,7 @@ def test_no_full_access_managed_policies(template: dict[str, Any]) -> None:
             "SubmitFunction",
             {"dynamodb:UpdateItem", "dynamodb:BatchGetItem", "batch:SubmitJob", "batch:TerminateJob"}
             | {"batch:DescribeJobDefinitions", "batch:RegisterJobDefinition", "batch:TagResource"}
-            | {"batch:DescribeJobQueues", "batch:DescribeComputeEnvironments"},
+            | {"batch:DescribeJobQueues", "batch:DescribeComputeEnvironments", "batch:ListJobs"},
         ),
         ("RecordFunction", {"dynamodb:UpdateItem"}),
     ],

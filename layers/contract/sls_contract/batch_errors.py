@@ -24,7 +24,7 @@ def classify(exc: Exception, what: str) -> Exception:
         code = exc.response.get("Error", {}).get("Code", "")
         message = exc.response.get("Error", {}).get("Message", str(exc))
         if is_transient(exc):
-            return RetryableSubmitError(f"{what}: {code}: {message}")
+            return RetryableSubmitError(f"{what}: {code}: {message}", throttled=code in THROTTLING_CODES)
         return PermanentSubmitError(f"{what} rejected by AWS Batch: {code}: {message}")
     if isinstance(exc, BotoCoreError):
         # Connection errors and the like: the service may be back on the next delivery.

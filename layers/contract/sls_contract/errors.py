@@ -33,7 +33,14 @@ class PermanentSubmitError(ContractError):
 
 
 class RetryableSubmitError(ContractError):
-    """Batch was throttled or failed on its side; the message goes back to the queue."""
+    """Batch was throttled or failed on its side; the message goes back to the queue.
+
+    throttled: Batch said so, so the call did nothing; otherwise (a 5xx, a lost connection) it may
+    have, and the next delivery looks for the job before submitting again."""
+
+    def __init__(self, message: str, throttled: bool = False) -> None:
+        super().__init__(message)
+        self.throttled = throttled
 
 
 def _models_in(annotation: Any) -> list[type[BaseModel]]:

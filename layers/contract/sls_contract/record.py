@@ -75,6 +75,7 @@ class JobRecord(BaseModel):
     stopped_at: int | None = None  # epoch ms
     claimed_at: int | None = None  # epoch s; the submit function's lease on the spec
     claim_token: str | None = None
+    submit_uncertain: bool | None = None  # a SubmitJob of it may have reached Batch without an answer
 
     def sort_key(self) -> tuple[str, int, str, str]:
         """Creation order, then Snakemake's job id (ints before a group's UUID), for tables."""

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 from . import limits
@@ -27,6 +28,8 @@ from .record import (
 )
 from .spec import JobSpec
 from .status import TERMINAL, JobStatus, progress
+
+_deserializer = TypeDeserializer()
 
 # BatchGetItem's UnprocessedKeys: retried this many times, backing off from 50 ms up to 2 s a round.
 UNPROCESSED_ROUNDS = 8
@@ -86,8 +89,10 @@ class JobStore:
         condition: str | None = None,
         condition_values: Mapping[str, Any] = {},
         condition_names: Mapping[str, str] = {},
+        before: dict[str, Any] | None = None,
     ) -> bool:
-        """One UpdateItem; False when the condition said this write is stale or a duplicate."""
+        """One UpdateItem; False when the condition said this write is stale or a duplicate.
+        `before`, if given, receives the item as it was before a successful write."""
         stamped = {UPDATED_AT: now_iso(), "expires_at": int(time.time()) + self.ttl_seconds, **assign}
         expression, names, values = _update_parts(stamped, if_absent)
         request: dict[str, Any] = {
@@ -102,15 +107,23 @@ class JobStore:
         }
         if condition:
             request["ConditionExpression"] = condition
+        if before is not None:
+            request["ReturnValues"] = "ALL_OLD"
         try:
-            self.client.update_item(**request)
+            response = self.client.update_item(**request)
         except ClientError as exc:
             if _conditional_failed(exc):
                 return False
             raise
+        if before is not None:
+            before.update(
+                {k: _deserializer.deserialize(v) for k, v in response.get("Attributes", {}).items()}
+            )
         return True
 
-    def claim(self, spec: JobSpec, token: str, lease_seconds: int) -> bool:
+    def claim(
+        self, spec: JobSpec, token: str, lease_seconds: int, before: dict[str, Any] | None = None
+    ) -> bool:
         """Take the submit lease on a spec. False: another delivery holds it or already submitted it.
 
         A lease (not a permanent flag) so that a function that died before SubmitJob does not strand
@@ -143,22 +156,31 @@ class JobStore:
             ),
             condition_names={"#batch_job_id": "batch_job_id", "#status": "status"},
             condition_values={":lease_cutoff": now - lease_seconds, **_TERMINAL_VALUES},
+            before=before,
         )
 
-    def release_claim(self, run_id: str, job_id: str, token: str) -> None:
-        """Give the lease back so a redelivery can submit at once (after throttling, say)."""
+    def release_claim(self, run_id: str, job_id: str, token: str, uncertain: bool = False) -> None:
+        """Give the lease back so a redelivery can submit at once (after throttling, say).
+
+        uncertain: the failed SubmitJob may have reached Batch (a 5xx, a dropped connection): the next
+        delivery looks for the job by name before submitting again."""
+        marker = " SET #uncertain = :true" if uncertain else ""
         try:
             self.client.update_item(
                 TableName=self.table_name,
                 Key=item_key(run_id, job_id),
-                UpdateExpression="REMOVE #claimed_at, #claim_token",
+                UpdateExpression="REMOVE #claimed_at, #claim_token" + marker,
                 ConditionExpression="#claim_token = :token AND attribute_not_exists(#batch_job_id)",
                 ExpressionAttributeNames={
                     "#claimed_at": "claimed_at",
                     "#claim_token": "claim_token",
                     "#batch_job_id": "batch_job_id",
+                    **({"#uncertain": "submit_uncertain"} if uncertain else {}),
                 },
-                ExpressionAttributeValues={":token": serialize(token)},
+                ExpressionAttributeValues={
+                    ":token": serialize(token),
+                    **({":true": serialize(True)} if uncertain else {}),
+                },
             )
         except ClientError as exc:
             if not _conditional_failed(exc):

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from .batch_errors import classify
 from .cancel import describe_failures, terminate_jobs
 from .errors import InvalidJobSpec, PermanentSubmitError, RetryableSubmitError
@@ -86,7 +88,8 @@ class Submitter:
         """Submit once. RetryableSubmitError means "put it back on the queue" (unless last_delivery,
         in which case the failure is recorded instead, so nothing waits on a message in the DLQ)."""
         token = uuid.uuid4().hex
-        if not self.store.claim(spec, token, CLAIM_LEASE_SECONDS):
+        before: dict[str, Any] = {}
+        if not self.store.claim(spec, token, CLAIM_LEASE_SECONDS, before=before):
             return SubmitResult(Outcome.DUPLICATE)
         cancelled = self._cancelled(spec.run_id, fresh=False)
         if cancelled is not None:
@@ -99,11 +102,22 @@ class Submitter:
             never_starts = self.capacity.problem(spec.job_queue, spec.vcpu, spec.gpu)
             if never_starts:
                 raise InvalidJobSpec(never_starts)
+            if before.get("claimed_at") or before.get("submit_uncertain"):
+                # An earlier delivery claimed the spec and died, or its SubmitJob failed in a way that
+                # may have reached Batch: the job may exist already. Its name is unique to the spec.
+                existing = self._existing_jobs(spec)
+                if existing:
+                    self.store.mark_submitted(spec, existing[0]["jobId"], existing[0].get("jobArn"))
+                    return SubmitResult(Outcome.SUBMITTED, batch_job_id=existing[0]["jobId"])
             request = build_submit_job_request(spec, job_definition)
             try:
                 response = self.batch.submit_job(**request)
             except Exception as exc:
                 raise classify(exc, f"SubmitJob {spec.job_name}") from exc
+            if response.get("ResponseMetadata", {}).get("RetryAttempts"):
+                # botocore retried SubmitJob: an attempt that failed with a server error may have made
+                # a job too. Keep the one Batch answered with; terminate any other of this name.
+                self._terminate_duplicates(spec, keep=response["jobId"])
         except (InvalidJobSpec, PermanentSubmitError) as exc:
             self.store.mark_failed(spec.run_id, spec.job_id, str(exc))
             return SubmitResult(Outcome.FAILED, reason=str(exc))
@@ -112,12 +126,31 @@ class Submitter:
                 reason = f"gave up after the queue's last delivery: {exc}"
                 self.store.mark_failed(spec.run_id, spec.job_id, reason)
                 return SubmitResult(Outcome.FAILED, reason=reason)
-            self.store.release_claim(spec.run_id, spec.job_id, token)
+            self.store.release_claim(spec.run_id, spec.job_id, token, uncertain=not exc.throttled)
             raise
         batch_job_id = response["jobId"]
         self.store.mark_submitted(spec, batch_job_id, response.get("jobArn"))
         self._unchecked.append((spec.run_id, batch_job_id))
         return SubmitResult(Outcome.SUBMITTED, batch_job_id=batch_job_id)
+
+    def _existing_jobs(self, spec: JobSpec) -> list[dict[str, Any]]:
+        """Batch jobs of this spec's (unique) job name on its queue, in any status (ListJobs with a
+        filter ignores jobStatus)."""
+        try:
+            response = self.batch.list_jobs(
+                jobQueue=spec.job_queue, filters=[{"name": "JOB_NAME", "values": [spec.job_name]}]
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise classify(exc, f"ListJobs {spec.job_name}") from exc
+        return [job for job in response.get("jobSummaryList", []) if job.get("jobName") == spec.job_name]
+
+    def _terminate_duplicates(self, spec: JobSpec, keep: str) -> list[str]:
+        extra = [job["jobId"] for job in self._existing_jobs(spec) if job["jobId"] != keep]
+        if extra:
+            terminate_jobs(
+                self.batch, extra, f"duplicate of {keep}: SubmitJob was retried after a server error"
+            )
+        return extra
 
     def recheck_cancels(self) -> RecheckResult:
         """Close the race with a cancel that arrived while SubmitJob was on its way: one fresh read of
