@@ -79,6 +79,14 @@ def test_jobs_table_keys_are_the_contracts(template: dict[str, Any]) -> None:
             ],
             "Projection": {"ProjectionType": "ALL"},
         },
+        {
+            "IndexName": record.LIVE_INDEX,
+            "KeySchema": [
+                {"AttributeName": record.LIVE_SHARD, "KeyType": "HASH"},
+                {"AttributeName": record.UPDATED_AT, "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["batch_job_id", "status"]},
+        },
     ]
     names = (
         record.PARTITION_KEY,
@@ -86,6 +94,7 @@ def test_jobs_table_keys_are_the_contracts(template: dict[str, Any]) -> None:
         record.UPDATED_AT,
         run_record.RUN_KIND_ATTRIBUTE,
         "created_at",
+        record.LIVE_SHARD,
     )
     assert sorted(props["AttributeDefinitions"], key=lambda a: a["AttributeName"]) == [
         {"AttributeName": name, "AttributeType": "S"} for name in sorted(names)
@@ -110,6 +119,7 @@ def test_the_moto_table_is_built_from_the_template(dynamodb: Any, jobs_table: st
     assert [i["IndexName"] for i in table["GlobalSecondaryIndexes"]] == [
         record.UPDATES_INDEX,
         run_record.RUNS_INDEX,
+        record.LIVE_INDEX,
     ]
     ttl = dynamodb.describe_time_to_live(TableName=jobs_table)["TimeToLiveDescription"]
     assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", record.EXPIRES_AT)

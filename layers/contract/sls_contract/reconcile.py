@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from . import limits
 from .events import BatchJobStateChangeDetail
-from .record import JobRecord, record_from_item, serialize
+from .record import LIVE_INDEX, LIVE_SHARD, LIVE_SHARDS, UPDATED_AT, JobRecord, record_from_item, serialize
 from .status import TERMINAL
 from .store import JobStore
 
@@ -51,26 +51,26 @@ def reconcile(store: JobStore, batch: Any, records: Iterable[JobRecord]) -> Reco
     return summary
 
 
-def stale_records(store: JobStore, older_than_iso: str, max_pages: int = 10) -> list[JobRecord]:
-    """Non-terminal job records not updated since `older_than_iso` (a bounded Scan, for the schedule)."""
-    request: dict[str, Any] = {
-        "TableName": store.table_name,
-        "FilterExpression": "#updated < :cutoff AND attribute_exists(#batch) AND NOT (#status IN (:s, :f))",
-        "ExpressionAttributeNames": {"#updated": "updated_at", "#batch": "batch_job_id", "#status": "status"},
-        "ExpressionAttributeValues": {
-            ":cutoff": serialize(older_than_iso),
-            ":s": serialize("SUCCEEDED"),
-            ":f": serialize("FAILED"),
-        },
-    }
+def stale_records(store: JobStore, older_than_iso: str) -> list[JobRecord]:
+    """Live jobs (submitted, not final) not updated since `older_than_iso`, for the schedule: a Query
+    of each shard of the sparse live-jobs index, all pages. The index holds only live jobs, so the
+    sweep reads them all whatever the size of the table (a Scan read a bounded prefix of it)."""
+    paginator = store.client.get_paginator("query")
     records: list[JobRecord] = []
-    for _ in range(max_pages):
-        response = store.client.scan(**request)
-        records.extend(record_from_item(item) for item in response["Items"])
-        if "LastEvaluatedKey" not in response:
-            break
-        request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-    return records
+    for shard in range(LIVE_SHARDS):
+        pages = paginator.paginate(
+            TableName=store.table_name,
+            IndexName=LIVE_INDEX,
+            KeyConditionExpression="#shard = :shard AND #updated < :cutoff",
+            ExpressionAttributeNames={"#shard": LIVE_SHARD, "#updated": UPDATED_AT},
+            ExpressionAttributeValues={
+                ":shard": serialize(f"live#{shard}"),
+                ":cutoff": serialize(older_than_iso),
+            },
+        )
+        for page in pages:
+            records.extend(record_from_item(item) for item in page["Items"])
+    return [r for r in records if r.batch_job_id and r.status not in TERMINAL]
 
 
 class ReconcileRequest(BaseModel):

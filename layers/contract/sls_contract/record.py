@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import zlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,6 +17,9 @@ PARTITION_KEY = "run_id"
 SORT_KEY = "job_id"
 UPDATES_INDEX = "by_update"  # partition run_id, sort updated_at: "what changed since"
 UPDATED_AT = "updated_at"
+LIVE_INDEX = "live_jobs"  # partition live_shard, sort updated_at: submitted jobs not final yet (sparse)
+LIVE_SHARD = "live_shard"
+LIVE_SHARDS = 16  # spreads the index's writes; the sweep queries each shard
 EXPIRES_AT = "expires_at"  # DynamoDB TTL attribute
 # The run's control item lives beside its jobs under this sort key; it has no updated_at, so it
 # never shows up in the updates index.
@@ -33,6 +37,10 @@ DEFAULT_LOG_GROUP = "/aws/batch/job"
 # can write onto the run's control item (RUN_CONTROL_JOB_ID) or another odd key.
 RUN_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,80}$"
 JOB_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
+
+
+def live_shard(job_id: str) -> str:
+    return f"live#{zlib.crc32(job_id.encode()) % LIVE_SHARDS}"
 
 
 def valid_record_keys(run_id: object, job_id: object) -> bool:
@@ -75,6 +83,7 @@ class JobRecord(BaseModel):
     stopped_at: int | None = None  # epoch ms
     claimed_at: int | None = None  # epoch s; the submit function's lease on the spec
     claim_token: str | None = None
+    live_shard: str | None = None  # set while the job is submitted and not final (LIVE_INDEX)
     submit_uncertain: bool | None = None  # a SubmitJob of it may have reached Batch without an answer
 
     def sort_key(self) -> tuple[str, int, str, str]:

@@ -14,6 +14,7 @@ from . import limits
 from .events import BatchJobStateChangeDetail
 from .record import (
     DEFAULT_LOG_GROUP,
+    LIVE_SHARD,
     PARTITION_KEY,
     RUN_CONTROL_JOB_ID,
     SORT_KEY,
@@ -22,6 +23,7 @@ from .record import (
     JobRecord,
     check_fields,
     item_key,
+    live_shard,
     now_iso,
     record_from_item,
     serialize,
@@ -41,10 +43,10 @@ _TERMINAL_VALUES = {":succeeded": JobStatus.SUCCEEDED.value, ":failed": JobStatu
 
 
 def _update_parts(
-    assign: Mapping[str, Any], if_absent: Mapping[str, Any] = {}
+    assign: Mapping[str, Any], if_absent: Mapping[str, Any] = {}, remove: tuple[str, ...] = ()
 ) -> tuple[str, dict[str, str], dict[str, Any]]:
-    """SET a = :a, ... plus b = if_not_exists(b, :b); None values are skipped."""
-    check_fields([*assign, *if_absent])
+    """SET a = :a, ... plus b = if_not_exists(b, :b) (None values are skipped), then REMOVE c, ..."""
+    check_fields([*assign, *if_absent, *remove])
     names: dict[str, str] = {}
     values: dict[str, Any] = {}
     clauses = []
@@ -60,7 +62,11 @@ def _update_parts(
         names[f"#{field}"] = field
         values[f":{field}"] = serialize(value)
         clauses.append(f"#{field} = if_not_exists(#{field}, :{field})")
-    return "SET " + ", ".join(clauses), names, values
+    removal = ""
+    if remove:
+        names.update({f"#{field}": field for field in remove})
+        removal = " REMOVE " + ", ".join(f"#{field}" for field in remove)
+    return "SET " + ", ".join(clauses) + removal, names, values
 
 
 def _conditional_failed(exc: ClientError) -> bool:
@@ -94,7 +100,15 @@ class JobStore:
         """One UpdateItem; False when the condition said this write is stale or a duplicate.
         `before`, if given, receives the item as it was before a successful write."""
         stamped = {UPDATED_AT: now_iso(), "expires_at": int(time.time()) + self.ttl_seconds, **assign}
-        expression, names, values = _update_parts(stamped, if_absent)
+        # The live-jobs index holds a job from SUBMITTED until it is final: derived from the status
+        # written, so no write path can forget it.
+        status = assign.get("status")
+        remove: tuple[str, ...] = ()
+        if status in TERMINAL:
+            remove = (LIVE_SHARD,)
+        elif status is not None and status != JobStatus.SUBMITTING:
+            stamped[LIVE_SHARD] = live_shard(job_id)
+        expression, names, values = _update_parts(stamped, if_absent, remove)
         request: dict[str, Any] = {
             "TableName": self.table_name,
             "Key": item_key(run_id, job_id),
