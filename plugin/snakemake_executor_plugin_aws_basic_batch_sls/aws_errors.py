@@ -10,7 +10,7 @@ from botocore.exceptions import (
     NoRegionError,
 )
 
-from sls_contract.batch_errors import THROTTLING_CODES
+from sls_contract.batch_errors import ACCESS_DENIED_CODES, THROTTLING_CODES
 
 
 def describe_aws_error(exc: ClientError | BotoCoreError, option_prefix: str = "--") -> str:
@@ -38,7 +38,7 @@ def describe_aws_error(exc: ClientError | BotoCoreError, option_prefix: str = "-
         code, message = error.get("Code", "Error"), error.get("Message", "")
         if code in THROTTLING_CODES:
             return f"AWS throttled {exc.operation_name} ({code}) even after retries: try again in a minute"
-        if code in {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}:
+        if code in ACCESS_DENIED_CODES:
             return f"not allowed to call {exc.operation_name}: {message}"
         if code in {"ExpiredToken", "ExpiredTokenException", "UnrecognizedClientException"}:
             return f"AWS rejected your credentials ({code}): {message}; refresh them and try again"

@@ -17,6 +17,7 @@ from snakemake_interface_executor_plugins.executors.base import SubmittedJobInfo
 from snakemake_interface_executor_plugins.executors.remote import RemoteExecutor
 from snakemake_interface_executor_plugins.jobs import JobExecutorInterface
 
+from sls_contract.batch_errors import ACCESS_DENIED_CODES
 from sls_contract.cancel import cancel_run
 from sls_contract.errors import InvalidJobSpec, PermanentSubmitError
 from sls_contract.fargate import check_fargate_pair
@@ -163,7 +164,7 @@ class Executor(RemoteExecutor):
         try:
             fargate = self.definitions.is_fargate(spec.job_definition)
         except PermanentSubmitError as exc:
-            if "AccessDenied" in str(exc):
+            if exc.code in ACCESS_DENIED_CODES:
                 return  # not allowed to look; the submit function checks the same rule
             raise ResourceError(f"rule {label}: resource aws_batch_job_definition: {exc}") from exc
         if fargate:

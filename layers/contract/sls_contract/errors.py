@@ -29,7 +29,13 @@ class InvalidJobSpec(ContractError):
 
 
 class PermanentSubmitError(ContractError):
-    """Batch rejected the job for a reason a retry cannot fix (unknown queue or definition, bad value)."""
+    """Batch rejected the job for a reason a retry cannot fix (unknown queue or definition, bad value).
+
+    code: AWS's error code (ClientError's Error.Code), when the error came from AWS."""
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class RetryableSubmitError(ContractError):
@@ -38,9 +44,10 @@ class RetryableSubmitError(ContractError):
     throttled: Batch said so, so the call did nothing; otherwise (a 5xx, a lost connection) it may
     have, and the next delivery looks for the job before submitting again."""
 
-    def __init__(self, message: str, throttled: bool = False) -> None:
+    def __init__(self, message: str, throttled: bool = False, code: str | None = None) -> None:
         super().__init__(message)
         self.throttled = throttled
+        self.code = code
 
 
 def _models_in(annotation: Any) -> list[type[BaseModel]]:

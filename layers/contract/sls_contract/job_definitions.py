@@ -11,6 +11,8 @@ import hashlib
 import json
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from .batch_errors import classify
 from .errors import PermanentSubmitError
 from .spec import JobSpec
@@ -43,7 +45,7 @@ class JobDefinitions:
         if name_or_arn not in self._described:
             try:
                 response = self.batch.describe_job_definitions(jobDefinitions=[name_or_arn], status="ACTIVE")
-            except Exception as exc:
+            except (ClientError, BotoCoreError) as exc:
                 raise classify(exc, f"describing job definition {name_or_arn}") from exc
             found = [d for d in response.get("jobDefinitions", []) if d.get("status", "ACTIVE") == "ACTIVE"]
             if not found:
@@ -90,6 +92,6 @@ class JobDefinitions:
             request = {key: base[key] for key in _REGISTER_KEYS if key in base}
             request["containerProperties"] = container
             response = self.batch.register_job_definition(jobDefinitionName=name, **request)
-        except Exception as exc:
+        except (ClientError, BotoCoreError) as exc:
             raise classify(exc, f"registering derived job definition {name}") from exc
         return response["jobDefinitionArn"]

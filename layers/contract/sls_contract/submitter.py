@@ -112,7 +112,7 @@ class Submitter:
             request = build_submit_job_request(spec, job_definition)
             try:
                 response = self.batch.submit_job(**request)
-            except Exception as exc:
+            except (ClientError, BotoCoreError) as exc:
                 raise classify(exc, f"SubmitJob {spec.job_name}") from exc
             if response.get("ResponseMetadata", {}).get("RetryAttempts"):
                 # botocore retried SubmitJob: an attempt that failed with a server error may have made
