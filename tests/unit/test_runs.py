@@ -281,3 +281,24 @@ def test_jobs_batch_would_not_terminate_fail_the_clean_up_after_recording_and_an
     # and the state machine's clean-up step fails the same way (its Retry runs it again)
     with pytest.raises(CleanupIncomplete):
         dispatch(lifecycle, {"action": "failed", "input": {"run_id": "r-4"}, "error": None})
+
+
+def test_an_invalid_request_naming_an_existing_run_cannot_change_it(starter):
+    # GIVEN a running run
+    starter.runs.create("nightly-1", "schedule", None)
+    starter.runs.start("nightly-1", "arn:exec:nightly-1", "schedule", REQUEST)
+    bad = {
+        "source": "aws-basic-batch-sls",
+        "detail-type": "Run Requested",
+        "id": "evt-bad",
+        "detail": {"run_id": "nightly-1", "jobs": 0},
+    }
+
+    outcome = starter.handle(bad)
+
+    # THEN the run goes on, and the rejection is recorded under a run of its own
+    assert starter.runs.get("nightly-1").status == RunStatus.RUNNING
+    assert not outcome.started and outcome.run_id.startswith("rejected-")
+    rejected = starter.runs.get(outcome.run_id)
+    assert rejected.status == RunStatus.FAILED
+    assert "it named run nightly-1, which exists: left unchanged" in rejected.cause

@@ -98,9 +98,19 @@ class RunStarter:
         try:
             request = parse_run_request(trigger.body, trigger.filename)
         except InvalidRunRequest as exc:
-            self.runs.create(trigger.run_id, trigger.trigger, None)
-            self.runs.finish(trigger.run_id, RunStatus.FAILED, str(exc), {})
-            return StartOutcome(trigger.run_id, False, reason=str(exc))
+            run_id = trigger.run_id
+            if not self.runs.create(run_id, trigger.trigger, None):
+                existing = self.runs.get(run_id)
+                if existing is not None and existing.cause == str(exc):
+                    return StartOutcome(run_id, False, reason=str(exc))  # a duplicate delivery of it
+                # A trigger can only create a run, never change one: the rejection gets a record of its own.
+                run_id = f"rejected-{_digest(trigger.trigger, run_id)}"
+                self.runs.create(run_id, trigger.trigger, None)
+                exc = InvalidRunRequest(
+                    f"{exc} (it named run {trigger.run_id}, which exists: left unchanged)"
+                )
+            self.runs.finish(run_id, RunStatus.FAILED, str(exc), {})
+            return StartOutcome(run_id, False, reason=str(exc))
         run_id = request.run_id or trigger.run_id
         return self.start(run_id, trigger.trigger, request)
 
