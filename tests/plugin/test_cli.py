@@ -590,3 +590,19 @@ def test_options_work_after_the_subcommand_too(stack: dict, runs: RunStore) -> N
     out = io.StringIO()
     code = main(["runs", "--stack", STACK, "--limit", "5"], Console(file=out, width=250, color_system=None))
     assert code == 0 and "run-a" in out.getvalue()
+
+
+def test_data_that_looks_like_rich_markup_is_printed_as_it_is(
+    stack: dict, runs: RunStore, jobs: JobStore
+) -> None:
+    # GIVEN an upload key and a failure cause with square brackets (rich markup, if not escaped)
+    runs.create("run-m", "s3://bucket/run-requests/[/x].yaml", None)
+    runs.finish("run-m", RunStatus.FAILED, "bad [link=https://evil.example]click[/link] value", {})
+    add_job(jobs, "run-m", "job-00000001", "[bold]rule[/bold]")
+
+    listed, shown = cli("runs"), cli("show", "run-m")
+
+    assert listed[0] == 0 and "s3://bucket/run-requests/[/x].yaml" in listed[1]
+    assert shown[0] == 0
+    assert "bad [link=https://evil.example]click[/link] value" in shown[1]
+    assert "[bold]rule[/bold]" in shown[1]

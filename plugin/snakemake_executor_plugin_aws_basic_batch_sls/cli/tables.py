@@ -18,6 +18,12 @@ CAUSE_WIDTH = 60
 REASON_WIDTH = 80
 
 
+def _data(*cells: str | Text) -> list[Text]:
+    """Cells from data (S3 keys, reasons, rule names) as plain Text: rich would read '[...]' in a
+    string as markup (a key with '[/x]' raised an error, '[link=...]' became a link)."""
+    return [cell if isinstance(cell, Text) else Text(cell) for cell in cells]
+
+
 def shorten(text: str | None, width: int) -> str:
     """The first line, cut to width with an ellipsis."""
     if not text:
@@ -47,13 +53,15 @@ def runs_table(runs: Iterable[tuple[RunRecord, Mapping[str, int]]]) -> Table:
         table.add_column(column, no_wrap=column in ("run id", "created", "finished"))
     for run, counts in runs:
         table.add_row(
-            run.run_id,
-            run_status(run.status),
-            run.trigger or "-",
-            when(run.created_at),
-            when(run.finished_at),
-            format_counts(counts),
-            shorten(run.cause, CAUSE_WIDTH),
+            *_data(
+                run.run_id,
+                run_status(run.status),
+                run.trigger or "-",
+                when(run.created_at),
+                when(run.finished_at),
+                format_counts(counts),
+                shorten(run.cause, CAUSE_WIDTH),
+            )
         )
     return table
 
@@ -69,16 +77,18 @@ def jobs_table(records: Iterable[JobRecord], title: str) -> Table:
     for r in records:
         duration = r.duration_seconds()
         table.add_row(
-            r.rule_label(),
-            r.batch_job_id or "-",
-            Text(r.status, style=_JOB_STYLE.get(r.status, "yellow")),
-            "-" if r.exit_code is None else str(r.exit_code),
-            "-" if r.attempts is None else str(r.attempts),
-            "-" if duration is None else f"{duration:.1f}",
-            # a failure's reason, and what Batch says about a job it cannot place (RUNNABLE)
-            shorten(r.status_reason, REASON_WIDTH)
-            if r.status in (JobStatus.FAILED, JobStatus.RUNNABLE)
-            else "",
+            *_data(
+                r.rule_label(),
+                r.batch_job_id or "-",
+                Text(r.status, style=_JOB_STYLE.get(r.status, "yellow")),
+                "-" if r.exit_code is None else str(r.exit_code),
+                "-" if r.attempts is None else str(r.attempts),
+                "-" if duration is None else f"{duration:.1f}",
+                # a failure's reason, and what Batch says about a job it cannot place (RUNNABLE)
+                shorten(r.status_reason, REASON_WIDTH)
+                if r.status in (JobStatus.FAILED, JobStatus.RUNNABLE)
+                else "",
+            )
         )
     return table
 
@@ -103,5 +113,5 @@ def run_details(run: RunRecord, console_url: str | None) -> Table:
     ]
     for name, value in rows:
         if value:  # timestamps always show ("-" when not yet)
-            grid.add_row(name, value)
+            grid.add_row(name, *_data(value))
     return grid
