@@ -365,3 +365,20 @@ def test_an_event_whose_job_id_names_the_runs_control_item_writes_nothing(
     # THEN they are not this stack's jobs: the run is untouched and no job record appears
     assert runs.get("run-1").status == RunStatus.RUNNING
     assert len(dynamodb.scan(TableName=record_app.settings.jobs_table_name)["Items"]) == 1
+
+
+def test_only_this_stacks_jobs_are_recorded(
+    record_app: ModuleType, lambda_context: Any, dynamodb: Any
+) -> None:
+    # GIVEN events of jobs another stack (its own jobs table) submitted to a queue this stack watches
+    other = state_change("batch_job_running", "run-1", "job-00000001")
+    unreadable = state_change("batch_job_running", "run-1", "job-00000002", status="EXPLODED")
+    for event in (other, unreadable):
+        for entry in event["detail"]["container"]["environment"]:
+            if entry["name"] == "SLS_TABLE":
+                entry["value"] = "another-stacks-jobs-table"
+
+    assert deliver(record_app, lambda_context, other, unreadable) == {"batchItemFailures": []}
+
+    # THEN nothing is written here (a cancel here can then never reach that stack's jobs)
+    assert dynamodb.scan(TableName=record_app.settings.jobs_table_name)["Items"] == []

@@ -71,7 +71,7 @@ def test_one_message_makes_one_batch_job_with_exactly_the_specs_request(
 
     # THEN Batch received exactly the request the contract builds, once
     assert response == {"batchItemFailures": []}
-    assert sent == [build_submit_job_request(model(spec))]
+    assert sent == [build_submit_job_request(model(spec), table=submit_app.settings.jobs_table_name)]
     [job] = batch_jobs(batch_env)
     assert job["jobName"] == "snakemake-bwa_map-1"
     assert job["tags"] == {"project": "rna-seq", "snakemake:rule": "bwa_map"}

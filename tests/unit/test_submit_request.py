@@ -85,16 +85,19 @@ def test_a_derived_job_definition_replaces_the_specs() -> None:
 
 def test_run_and_job_ids_always_reach_the_container_environment() -> None:
     # GIVEN a spec whose own environment tries to set the correlation variables
-    spec = model(minimal_spec(environment={"SLS_RUN_ID": "spoofed", "SLS_JOB_ID": "spoofed", "A": "1"}))
+    spoof = {"SLS_RUN_ID": "spoofed", "SLS_JOB_ID": "spoofed", "SLS_TABLE": "other-stack", "A": "1"}
+    spec = model(minimal_spec(environment=spoof))
 
-    # WHEN the request is built
-    environment = build_submit_job_request(spec)["containerOverrides"]["environment"]
+    # WHEN the request is built for this stack's table
+    environment = build_submit_job_request(spec, table="jobs-table")["containerOverrides"]["environment"]
 
-    # THEN the spec's keys win, since state-change events find their record through them
+    # THEN the spec's keys and the stack's table win, since state-change events find their record
+    # (and the record function its own stack's jobs) through them
     assert environment == [
         {"name": "A", "value": "1"},
         {"name": "SLS_JOB_ID", "value": "job-00000001"},
         {"name": "SLS_RUN_ID", "value": "run-1"},
+        {"name": "SLS_TABLE", "value": "jobs-table"},
     ]
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .record import JOB_ID_ENV, RUN_ID_ENV, valid_record_keys
+from .record import JOB_ID_ENV, RUN_ID_ENV, TABLE_ENV, valid_record_keys
 from .status import JobStatus
 
 DETAIL_TYPE = "Batch Job State Change"
@@ -54,10 +54,13 @@ class BatchJobStateChangeDetail(_Lenient):
     def environment(self) -> dict[str, str]:
         return {kv.name: kv.value for kv in (self.container.environment if self.container else [])}
 
-    def record_keys(self) -> tuple[str, str] | None:
-        """(run_id, job_id) for jobs this stack submitted; None for anyone else's job."""
+    def record_keys(self, table: str | None = None) -> tuple[str, str] | None:
+        """(run_id, job_id) for jobs of this control plane; None for anyone else's job. With `table`,
+        only jobs submitted for that jobs table (one stack's) count."""
         env = self.environment()
         run_id, job_id = env.get(RUN_ID_ENV), env.get(JOB_ID_ENV)
+        if table is not None and env.get(TABLE_ENV) != table:
+            return None
         return (run_id, job_id) if valid_record_keys(run_id, job_id) else None
 
     def exit_code(self) -> int | None:

@@ -29,6 +29,9 @@ RUN_CONTROL_JOB_ID = "#run"
 # container.environment, so this is how an event finds its record (events have no tags).
 RUN_ID_ENV = "SLS_RUN_ID"
 JOB_ID_ENV = "SLS_JOB_ID"
+# The jobs table a job belongs to (one per stack): the record function records only its own stack's
+# jobs, even when another stack (or anyone) submits jobs with SLS_RUN_ID / SLS_JOB_ID to the same queue.
+TABLE_ENV = "SLS_TABLE"
 
 DEFAULT_LOG_GROUP = "/aws/batch/job"
 

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from .errors import describe_validation_error
 from .events import BatchJobStateChange, parse_state_change
-from .record import JOB_ID_ENV, RUN_ID_ENV, valid_record_keys
+from .record import JOB_ID_ENV, RUN_ID_ENV, TABLE_ENV, valid_record_keys
 from .status import progress
 from .store import JobStore
 
@@ -31,15 +31,16 @@ class RecordResult:
     status: str | None = None
 
 
-def _keys_from_raw(body: str) -> tuple[str, str] | None:
-    """Our job keys from an event that failed validation, read as plain JSON."""
+def _keys_from_raw(body: str, table: str) -> tuple[str, str] | None:
+    """Our job keys from an event that failed validation, read as plain JSON (this stack's jobs only)."""
     try:
         env = json.loads(body)["detail"]["container"]["environment"]
         values = {kv["name"]: kv["value"] for kv in env}
         keys = values[RUN_ID_ENV], values[JOB_ID_ENV]
+        ours = values[TABLE_ENV] == table
     except (ValueError, KeyError, TypeError, RecursionError):
         return None
-    return keys if valid_record_keys(*keys) else None
+    return keys if ours and valid_record_keys(*keys) else None
 
 
 def _parse(body: str) -> BatchJobStateChange | ValidationError:
@@ -51,13 +52,13 @@ def _parse(body: str) -> BatchJobStateChange | ValidationError:
 
 def _apply(store: JobStore, body: str, parsed: BatchJobStateChange | ValidationError) -> RecordResult:
     if isinstance(parsed, ValidationError):
-        keys = _keys_from_raw(body)
+        keys = _keys_from_raw(body, store.table_name)
         if keys is None:
             return RecordResult(Recorded.FOREIGN)
         reason = f"unreadable Batch state-change event: {describe_validation_error(parsed)}"
         store.mark_failed(*keys, reason)
         return RecordResult(Recorded.UNREADABLE, keys=keys)
-    keys = parsed.detail.record_keys()
+    keys = parsed.detail.record_keys(store.table_name)
     if keys is None:
         return RecordResult(Recorded.FOREIGN, status=parsed.detail.status)
     applied = store.apply_state_change(parsed.detail)
@@ -89,6 +90,7 @@ class EventBatch:
         best: dict[tuple[str, str], tuple[int, str]] = {}  # job keys -> (progress, message id)
         for message_id, body in messages:
             parsed = batch.parsed[message_id] = _parse(body)
+            # grouping only (a job id is a UUID per stack): whose job it is, _apply decides
             if isinstance(parsed, ValidationError) or (keys := parsed.detail.record_keys()) is None:
                 continue
             rank = progress(parsed.detail.status, len(parsed.detail.attempts))
@@ -106,5 +108,7 @@ class EventBatch:
         if parsed is None:  # not part of the batch this was built from: handle on its own
             return record_state_change(store, body)
         if message_id in self.superseded and isinstance(parsed, BatchJobStateChange):
-            return RecordResult(Recorded.SUPERSEDED, parsed.detail.record_keys(), parsed.detail.status)
+            return RecordResult(
+                Recorded.SUPERSEDED, parsed.detail.record_keys(store.table_name), parsed.detail.status
+            )
         return _apply(store, body, parsed)

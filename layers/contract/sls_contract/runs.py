@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict
 
 from .cancel import cancel_run
 from .errors import ContractError
-from .record import JOB_ID_ENV, RUN_ID_ENV
+from .record import JOB_ID_ENV, RUN_ID_ENV, TABLE_ENV
 from .run_record import COORDINATOR_JOB_ID, RunStatus
 from .run_request import (
     EVENT_SOURCE,
@@ -155,6 +155,7 @@ class Lifecycle:
         environment = {
             RUN_ID_ENV: run_id,
             JOB_ID_ENV: COORDINATOR_JOB_ID,
+            TABLE_ENV: self.jobs.table_name,
             RUN_REQUEST_ENV: request.model_dump_json(),
             STACK_ENV: self.stack_name,
             PLUGIN_RUN_ID_ENV: run_id,

@@ -5,13 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from .fargate import format_vcpu
-from .record import JOB_ID_ENV, RUN_ID_ENV
+from .record import JOB_ID_ENV, RUN_ID_ENV, TABLE_ENV
 from .spec import JobSpec
 
 
-def build_submit_job_request(spec: JobSpec, job_definition: str | None = None) -> dict[str, Any]:
-    """kwargs for batch.submit_job. `job_definition` replaces the spec's (a derived revision)."""
-    environment = {**spec.environment, RUN_ID_ENV: spec.run_id, JOB_ID_ENV: spec.job_id}
+def build_submit_job_request(
+    spec: JobSpec, job_definition: str | None = None, table: str | None = None
+) -> dict[str, Any]:
+    """kwargs for batch.submit_job. `job_definition` replaces the spec's (a derived revision); `table`
+    (the stack's jobs table) marks the job as this stack's for the record function."""
+    environment = {
+        **spec.environment,
+        RUN_ID_ENV: spec.run_id,
+        JOB_ID_ENV: spec.job_id,
+        **({TABLE_ENV: table} if table else {}),
+    }
     resources = [
         {"type": "VCPU", "value": format_vcpu(spec.vcpu)},
         {"type": "MEMORY", "value": str(spec.memory_mib)},

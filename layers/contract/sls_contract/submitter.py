@@ -109,7 +109,7 @@ class Submitter:
                 if existing:
                     self.store.mark_submitted(spec, existing[0]["jobId"], existing[0].get("jobArn"))
                     return SubmitResult(Outcome.SUBMITTED, batch_job_id=existing[0]["jobId"])
-            request = build_submit_job_request(spec, job_definition)
+            request = build_submit_job_request(spec, job_definition, self.store.table_name)
             try:
                 response = self.batch.submit_job(**request)
             except (ClientError, BotoCoreError) as exc:
