@@ -23,9 +23,14 @@ lifecycle = Lifecycle(
 )
 
 
+_LOGGED = ("run_id", "status", "cause", "recorded", "terminated", "not_terminated", "job_counts", "job_name")
+
+
 @logger.inject_lambda_context
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     result = dispatch(lifecycle, event)
-    logger.info("run lifecycle step", extra={"result": result})
+    # Names and outcomes only: the result of "register" holds the whole run request (its config),
+    # which has no business in a log kept for as long as the log group keeps it.
+    logger.info("run lifecycle step", extra={k: result[k] for k in _LOGGED if k in result})
     return result

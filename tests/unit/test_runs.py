@@ -1,5 +1,6 @@
 """Run triggers and the run lifecycle against moto: one run per trigger, bad requests recorded."""
 
+import io
 import json
 
 import boto3
@@ -12,6 +13,7 @@ from sls_contract.runs import CleanupIncomplete, Lifecycle, RunStarter, dispatch
 from sls_contract.store import JobStore
 from tests.support.aws_calls import fail_first
 from tests.support.batch_clients import batch_client_without_terminate_jobs
+from tests.support.handlers import load_handler, unload_handler
 from tests.support.specs import minimal_spec, model
 
 REQUEST = {"storage_prefix": "s3://data/run", "targets": ["all"], "config": {"samples": 3}, "jobs": 50}
@@ -302,3 +304,26 @@ def test_an_invalid_request_naming_an_existing_run_cannot_change_it(starter):
     rejected = starter.runs.get(outcome.run_id)
     assert rejected.status == RunStatus.FAILED
     assert "it named run nightly-1, which exists: left unchanged" in rejected.cause
+
+
+def test_the_lifecycle_function_logs_no_run_request(aws, jobs_table, batch_env, lambda_context, monkeypatch):
+    # GIVEN a run request whose config holds something that must not end up in a log
+    monkeypatch.setenv("STACK_NAME", "my-stack")
+    app = load_handler("run_lifecycle")
+    try:
+        out = io.StringIO()
+        app.logger.registered_handler.setStream(out)
+        request = {**REQUEST, "config": {"note": "do-not-log-me"}}
+        event = {
+            "action": "register",
+            "execution_arn": "arn:x:execution:m:r-9",
+            "input": {"run_id": "r-9", "request": request},
+        }
+
+        result = app.lambda_handler(event, lambda_context)
+    finally:
+        unload_handler(app)
+
+    assert "do-not-log-me" in json.dumps(result)  # the coordinator job still gets it
+    [line] = [json.loads(text) for text in out.getvalue().splitlines() if "run lifecycle step" in text]
+    assert line["run_id"] == "r-9" and "do-not-log-me" not in json.dumps(line)
