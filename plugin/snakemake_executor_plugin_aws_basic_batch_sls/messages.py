@@ -84,20 +84,26 @@ def logs_command(plane: Any, record: JobRecord) -> str:
     return f"aws-basic-batch-sls{endpoint} logs {record.run_id} {record.batch_job_id or record.job_id}"
 
 
-def stuck_message(plane: Any, job_info: Any) -> str:
+def _where_to_look(plane: Any) -> str:
     dlq = f" and the dead-letter queue {plane.dead_letter_queue_url}" if plane.dead_letter_queue_url else ""
+    return f"Check the submit function's logs{dlq}"
+
+
+def _spec(job_info: Any) -> str:
+    return f"job spec {job_info.external_jobid} ({job_info.aux.get('job_name')})"
+
+
+def stuck_message(plane: Any, job_info: Any) -> str:
     return (
-        f"job spec {job_info.external_jobid} ({job_info.aux.get('job_name')}) was taken by the submit function "
-        f"but never submitted to Batch in {plane.status_grace_seconds} s (the function may have failed on "
-        f"it until its message went to the dead-letter queue). Check the submit function's logs{dlq}"
+        f"{_spec(job_info)} was taken by the submit function but never submitted to Batch in "
+        f"{plane.status_grace_seconds} s (the function may have failed on it until its message went to "
+        f"the dead-letter queue). {_where_to_look(plane)}"
     )
 
 
 def lost_message(plane: Any, job_info: Any) -> str:
-    dlq = f" and the dead-letter queue {plane.dead_letter_queue_url}" if plane.dead_letter_queue_url else ""
     return (
-        f"no record of job spec {job_info.external_jobid} ({job_info.aux.get('job_name')}) "
-        f"{plane.status_grace_seconds} s after it was sent: the submit function has not handled it. "
-        f"Check the submit function's logs{dlq}; raise --aws-basic-batch-sls-status-grace-seconds "
-        "if the queue is just long"
+        f"no record of {_spec(job_info)} {plane.status_grace_seconds} s after it was sent: the submit "
+        f"function has not handled it. {_where_to_look(plane)}; raise "
+        "--aws-basic-batch-sls-status-grace-seconds if the queue is just long"
     )

@@ -69,6 +69,15 @@ def _update_parts(
     return "SET " + ", ".join(clauses) + removal, names, values
 
 
+def _failed(reason: str) -> dict[str, Any]:
+    """The fields of a FAILED record with its reason (every write that ends a job without Batch)."""
+    return {
+        "status": JobStatus.FAILED.value,
+        "progress": progress(JobStatus.FAILED),
+        "status_reason": reason[: limits.BATCH_REASON_MAX],
+    }
+
+
 def _conditional_failed(exc: ClientError) -> bool:
     return exc.response["Error"]["Code"] == "ConditionalCheckFailedException"
 
@@ -220,12 +229,7 @@ class JobStore:
         return self._update(
             run_id,
             job_id,
-            assign={
-                **details,
-                "status": JobStatus.FAILED.value,
-                "progress": progress(JobStatus.FAILED),
-                "status_reason": reason[: limits.BATCH_REASON_MAX],
-            },
+            assign={**details, **_failed(reason)},
             condition=_NOT_TERMINAL,
             condition_names={"#status": "status"},
             condition_values=_TERMINAL_VALUES,
@@ -237,11 +241,7 @@ class JobStore:
         return self._update(
             run_id,
             job_id,
-            assign={
-                "status": JobStatus.FAILED.value,
-                "progress": progress(JobStatus.FAILED),
-                "status_reason": reason[: limits.BATCH_REASON_MAX],
-            },
+            assign=_failed(reason),
             if_absent={"created_at": now_iso()},
             condition="attribute_not_exists(#status)",
             condition_names={"#status": "status"},
@@ -254,11 +254,7 @@ class JobStore:
         return self._update(
             run_id,
             job_id,
-            assign={
-                "status": JobStatus.FAILED.value,
-                "progress": progress(JobStatus.FAILED),
-                "status_reason": reason[: limits.BATCH_REASON_MAX],
-            },
+            assign=_failed(reason),
             condition="#status = :submitting AND attribute_not_exists(#batch_job_id) AND #claimed_at < :cutoff",
             condition_names={
                 "#status": "status",
