@@ -12,6 +12,8 @@ from typing import Any
 
 import boto3
 
+from sls_contract import stack_outputs
+
 from . import dynamodb_server
 from .deploy import Deployment, deploy
 from .dynamodb_server import DynamoDBServer
@@ -35,7 +37,10 @@ class LocalCloud:
         seed: int = 0,
         lambda_max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         dynamodb_process: bool = False,
+        jobs_queue_deliveries: int = 1,
     ) -> None:
+        # Fault knob: every jobs-queue message handled this many times, the copies concurrently.
+        self.jobs_queue_deliveries = jobs_queue_deliveries
         # Lambda workers per SQS-mapped function: the template's concurrency, capped by this knob.
         self.lambda_max_concurrency = lambda_max_concurrency
         self.sqs_duplicate_rate = sqs_duplicate_rate
@@ -81,6 +86,9 @@ class LocalCloud:
                 duplicate_rate=self.sqs_duplicate_rate,
                 seed=self.seed,
                 max_concurrency=self.lambda_max_concurrency,
+                deliveries={
+                    self.deployment.outputs[stack_outputs.SUBMIT_FUNCTION_NAME]: self.jobs_queue_deliveries
+                },
             )
             self.lambdas.start()
             self.integrations = self._install_integrations()

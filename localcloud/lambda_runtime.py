@@ -64,8 +64,11 @@ class LambdaRuntime:
         duplicate_rate: float = 0.0,
         seed: int = 0,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        deliveries: dict[str, int] | None = None,
     ) -> None:
         self.duplicate_rate = duplicate_rate
+        # Fault knob: function name -> how many times each of its SQS messages is handled.
+        self.deliveries = deliveries or {}
         self.seed = seed
         self.deployment = deployment
         self.env = env
@@ -124,6 +127,7 @@ class LambdaRuntime:
                 "--stats-file", str(self._path(name, index, "stats.json")),
                 "--retry-delay", str(self.retry_delay),
                 "--duplicate-rate", str(self.duplicate_rate),
+                "--deliveries", str(self.deliveries.get(name, 1)),
                 "--seed", f"{self.seed}:{index}",
             ],
             cwd=REPO_ROOT,

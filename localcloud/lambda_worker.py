@@ -198,6 +198,12 @@ def invoke(
         args.function_name, config["FunctionArn"], config.get("MemorySize", 128), config["Timeout"]
     )
     by_id = {m["MessageId"]: m for m in messages}
+    # Fault knob: each message is handled `deliveries` times. An earlier delivery is made visible again
+    # before its handler runs, so other workers receive the copy while this one still handles it.
+    early = {
+        mid for mid, m in by_id.items() if int(m["Attributes"]["ApproximateReceiveCount"]) < args.deliveries
+    }
+    _set_visibility(sqs, url, [by_id[mid] for mid in early], 0)
     cpu, wall = time.process_time(), time.perf_counter()
     stats.in_handler = True
     try:
@@ -211,19 +217,12 @@ def invoke(
         failed = set(by_id)
     stats.in_handler = False
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-    done = [m for mid, m in by_id.items() if mid not in failed]
+    done = [m for mid, m in by_id.items() if mid not in failed and mid not in early]
     # Fault knob: SQS is at-least-once; hand some successfully handled messages out once more.
     again = [m for m in done if m["MessageId"] not in REDELIVERED and RNG.random() < args.duplicate_rate]
     REDELIVERED.update(m["MessageId"] for m in again)
     done = [m for m in done if m not in again]
-    for start in range(0, len(again), 10):
-        sqs.change_message_visibility_batch(
-            QueueUrl=url,
-            Entries=[
-                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
-                for i, m in enumerate(again[start : start + 10])
-            ],
-        )
+    _set_visibility(sqs, url, again, 0)
     for start in range(0, len(done), 10):
         sqs.delete_message_batch(
             QueueUrl=url,
@@ -232,18 +231,22 @@ def invoke(
                 for i, m in enumerate(done[start : start + 10])
             ],
         )
-    retry = [by_id[mid] for mid in failed if mid in by_id]
-    for start in range(0, len(retry), 10):
-        # Lambda leaves failed records until the visibility timeout ends; the local cloud shortens the
-        # wait (retry_delay) so tests do not sit out 180 s. Receive counts and redrive are unchanged.
+    # Lambda leaves failed records until the visibility timeout ends; the local cloud shortens the
+    # wait (retry_delay) so tests do not sit out 180 s. Receive counts and redrive are unchanged.
+    retry = [by_id[mid] for mid in failed if mid in by_id and mid not in early]
+    _set_visibility(sqs, url, retry, args.retry_delay)
+    stats.add(len(messages), len(retry), cpu, wall)
+
+
+def _set_visibility(sqs: Any, url: str, messages: list[dict[str, Any]], seconds: int) -> None:
+    for start in range(0, len(messages), 10):
         sqs.change_message_visibility_batch(
             QueueUrl=url,
             Entries=[
-                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": args.retry_delay}
-                for i, m in enumerate(retry[start : start + 10])
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": seconds}
+                for i, m in enumerate(messages[start : start + 10])
             ],
         )
-    stats.add(len(messages), len(retry), cpu, wall)
 
 
 def main() -> None:
@@ -254,6 +257,7 @@ def main() -> None:
     parser.add_argument("--stats-file")
     parser.add_argument("--retry-delay", type=int, default=2)
     parser.add_argument("--duplicate-rate", type=float, default=0.0, help="redeliver handled messages")
+    parser.add_argument("--deliveries", type=int, default=1, help="handle every message this many times")
     parser.add_argument("--seed", default="0", help="seeds the duplicate knob (with the function name)")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

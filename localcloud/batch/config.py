@@ -77,25 +77,35 @@ class BatchRuntimeConfig:
     reorder_hold_seconds: float = 1.0  # a held event with no successor is released after this
     submit_throttle_rate: float = 0.0
     submit_tps: float | None = 50.0  # AWS's SubmitJob quota; None disables the token bucket
+    terminate_throttle_rate: float = 0.0  # share of TerminateJob(s) calls refused with HTTP 429
     job_behaviour: list[JobBehaviour | dict[str, Any]] = field(default_factory=list)
     simulate: bool = False
     simulate_seconds: float = 1.0
+    # Jobs whose name matches one of these globs run their real command even when simulate is on
+    # (e.g. a coordinator: Snakemake itself, handing simulated jobs to this Batch).
+    real_jobs: tuple[str, ...] = ()
     on_simulated_success: Callable[[dict[str, Any]], None] = _no_op
     # What a container image holds, locally: image name -> a directory copied into each attempt's
     # scratch directory ("*" for any image). The local cloud maps images to workflow directories.
     image_dirs: dict[str, Path] = field(default_factory=dict)
+    # Called with every state-change event's detail as Batch emits it, before any fault knob applies.
+    on_event: Callable[[dict[str, Any]], None] | None = None
 
     def image_dir(self, image: str) -> Path | None:
         return self.image_dirs.get(image) or self.image_dirs.get("*")
 
     def __post_init__(self) -> None:
         self.job_behaviour = [JobBehaviour.parse(rule) for rule in self.job_behaviour]
-        for name in ("event_duplicate_rate", "event_reorder_rate", "event_drop_rate", "submit_throttle_rate"):
+        rates = ("event_duplicate_rate", "event_reorder_rate", "event_drop_rate", "submit_throttle_rate")
+        for name in (*rates, "terminate_throttle_rate"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be within [0, 1], got {value}")
         if self.work_root is not None:
             self.work_root = Path(self.work_root)
+
+    def simulates(self, job_name: str) -> bool:
+        return self.simulate and not any(fnmatchcase(job_name, pattern) for pattern in self.real_jobs)
 
     def behaviour_for(self, job_name: str, attempt: int) -> JobBehaviour | None:
         """The first rule that applies to this job attempt, if any."""

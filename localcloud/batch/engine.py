@@ -174,7 +174,7 @@ class Engine:
         record.exit_code = record.container_reason = None
         ensure_stream(record.account, record.region, stream)
         behaviour = attempt.behaviour
-        synthetic = self.config.simulate or (
+        synthetic = self.config.simulates(record.name) or (
             behaviour is not None and (behaviour.fail is not None or behaviour.hang)
         )
         if synthetic:
@@ -204,7 +204,7 @@ class Engine:
         if behaviour is not None and behaviour.run_seconds is not None:
             seconds = behaviour.run_seconds
         else:
-            seconds = self.config.simulate_seconds if self.config.simulate else 0.0
+            seconds = self.config.simulate_seconds if self.config.simulates(record.name) else 0.0
         attempt.timers.append(
             self.scheduler.call_later(seconds, lambda: self._synthetic_done(record, attempt))
         )

@@ -30,6 +30,8 @@ class EventPublisher:
     def publish(self, account: str, region: str, detail: dict[str, Any]) -> None:
         """Plan and schedule the delivery of one state change (``detail`` is a private snapshot)."""
         job_id = detail["jobId"]
+        if self._config.on_event is not None:
+            self._config.on_event(detail)
         attempt = len(detail.get("attempts", [])) + (0 if detail["status"] in TERMINAL else 1)
         plan = plan_event(self._config, detail["jobName"], detail["status"], attempt)
         if plan.drop:

@@ -30,6 +30,9 @@ class SubmitGate:
         self._rate = config.submit_throttle_rate
         self._tps = config.submit_tps
         self._rng = random.Random(f"{config.seed}:submit")
+        self._terminate_rate = config.terminate_throttle_rate
+        self._terminate_rng = random.Random(f"{config.seed}:terminate")
+        self.terminate_throttled = 0  # calls refused so far, for reports
         self._lock = threading.Lock()
         self._tokens = float(config.submit_tps or 0.0)
         self._last = clock()
@@ -47,6 +50,13 @@ class SubmitGate:
             if self._tokens < 1.0:
                 raise TooManyRequestsException()
             self._tokens -= 1.0
+
+    def check_terminate(self) -> None:
+        """Raise TooManyRequestsException when this TerminateJob(s) call is to be throttled."""
+        with self._lock:
+            if self._terminate_rate and self._terminate_rng.random() < self._terminate_rate:
+                self.terminate_throttled += 1
+                raise TooManyRequestsException()
 
 
 @dataclass(frozen=True)

@@ -118,7 +118,18 @@ def install_patches(engine: Engine, gate: SubmitGate) -> None:
     _replace(Job, "describe_short", job_describe_short)
     _replace(Job, "_get_container_property", get_container_property)
     _replace(BatchResponse, "submitjob", lambda self: handle_submit(engine, gate, self))
-    _replace(BatchResponse, "terminatejobs", lambda self: bulk(engine, self, "terminate"))
+    original_terminate_response = BatchResponse.terminatejob
+
+    def terminate_response(self: BatchResponse) -> str:
+        gate.check_terminate()
+        return original_terminate_response(self)
+
+    def terminate_bulk_response(self: BatchResponse) -> str:
+        gate.check_terminate()
+        return bulk(engine, self, "terminate")
+
+    _replace(BatchResponse, "terminatejob", terminate_response)
+    _replace(BatchResponse, "terminatejobs", terminate_bulk_response)
     _replace(BatchResponse, "canceljobs", lambda self: bulk(engine, self, "cancel"))
     # moto re-parses the same JSONPath expressions for every event and target (~3 ms each)
     _replace(jsonpath_ext, "parse", functools.lru_cache(maxsize=512)(jsonpath_ext.parse))

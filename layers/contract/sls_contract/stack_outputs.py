@@ -14,5 +14,6 @@ RUN_REQUEST_PREFIX = "RunRequestPrefix"
 COORDINATOR_STATE_MACHINE_ARN = "CoordinatorStateMachineArn"
 
 RECONCILE_FUNCTION_NAME = "ReconcileFunctionName"
+SUBMIT_FUNCTION_NAME = "SubmitFunctionName"  # the local cloud and tests: which worker handles the jobs queue
 
 RUN_OUTPUTS = (RUNS_BUCKET, RUN_REQUEST_PREFIX, COORDINATOR_STATE_MACHINE_ARN, RECONCILE_FUNCTION_NAME)
