@@ -31,7 +31,8 @@ from tests.support.handlers import load_handler, unload_handler  # noqa: E402
 from tools.check_template import translate_template  # noqa: E402
 
 JOBS_TABLE = "test-jobs-table"
-DERIVED_PREFIX = "test-stack-derived"
+STACK_NAME = "test-stack"
+DERIVED_PREFIX = f"{STACK_NAME}-derived"
 
 
 @pytest.fixture(scope="session")
@@ -61,6 +62,7 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
         "RECORD_TTL_DAYS": "30",
         "SUBMIT_MAX_RECEIVE_COUNT": "5",
         "DERIVED_JOB_DEFINITION_PREFIX": DERIVED_PREFIX,
+        "STACK_NAME": STACK_NAME,
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)

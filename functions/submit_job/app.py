@@ -26,7 +26,12 @@ processor = BatchProcessor(event_type=EventType.SQS)
 # Adaptive retries ride out short throttling inside one invocation; what remains goes back to SQS.
 batch = boto3.client("batch", config=Config(retries={"mode": "adaptive", "max_attempts": 4}))
 store = JobStore(boto3.client("dynamodb"), settings.jobs_table_name, settings.record_ttl_days)
-submitter = Submitter(batch, store, JobDefinitions(batch, settings.derived_job_definition_prefix))
+submitter = Submitter(
+    batch,
+    store,
+    JobDefinitions(batch, settings.derived_job_definition_prefix),
+    stack_name=settings.stack_name,
+)
 _RECORD_KEYS = ("run_id", "job_id", "rule")
 
 

@@ -87,7 +87,7 @@ def test_explicit_settings_without_a_stack(jobs_table, jobs_queue):
         (Settings(stack="sls", task_timeout=30), "task-timeout is 30; AWS Batch needs at least 60"),
         (Settings(stack="sls", tags="novalue"), "tags: tag 'novalue' is not key=value"),
         (Settings(stack="sls", tags="aws:x=1"), "reserves"),
-        (Settings(stack="sls", tags=",".join(f"k{i}=v" for i in range(48))), "at most 47"),
+        (Settings(stack="sls", tags=",".join(f"k{i}=v" for i in range(47))), "at most 46"),
         (Settings(stack="sls", secrets="not json"), "--aws-basic-batch-sls-secrets must be a JSON list"),
         (Settings(stack="sls", secrets='[{"name": "A", "valueFrom": "plain"}]'), "valueFrom"),
         (

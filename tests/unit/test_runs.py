@@ -138,6 +138,9 @@ def test_register_gives_the_coordinator_job_its_command_and_environment(lifecycl
     assert env["SLS_RUN_ID"] == "r-1" and env["SLS_JOB_ID"] == "coordinator"
     assert env["SNAKEMAKE_AWS_BASIC_BATCH_SLS_STACK"] == "my-stack"
     assert json.loads(env["SLS_RUN_REQUEST"])["storage_prefix"] == REQUEST["storage_prefix"]
+    # the stack's tag, which the state machine's SubmitJob and TerminateJob permissions require
+    assert result["tags"]["aws-basic-batch-sls:stack"] == "my-stack"
+    assert result["tags"]["snakemake:run-id"] == "r-1"
     run = lifecycle.runs.get("r-1")
     assert (run.status, run.execution_arn) == (RunStatus.RUNNING, "arn:x:execution:m:r-1")
 

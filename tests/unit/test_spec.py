@@ -254,11 +254,15 @@ def test_tag_string_parsing() -> None:
         ("aws:owner=me", "tag key 'aws:owner' uses the prefix 'aws:', which AWS reserves"),
         ("AWS:owner=me", "tag key 'AWS:owner' uses the prefix 'aws:', which AWS reserves"),
         ("snakemake:rule=x", "tag key 'snakemake:rule' is set automatically; choose another key"),
+        (
+            "aws-basic-batch-sls:stack=x",
+            "tag key 'aws-basic-batch-sls:stack' is set automatically; choose another key",
+        ),
         ("k" * 129 + "=v", f"tag key {'k' * 40!r}... is longer than 128"),
         ("k=" + "v" * 257, "tag 'k' has a value longer than 256"),
         (
-            ",".join(f"k{i}=v" for i in range(48)),
-            "48 tags given; Batch allows 50 and 3 are automatic, so at most 47",
+            ",".join(f"k{i}=v" for i in range(47)),
+            "47 tags given; Batch allows 50 and 4 are automatic, so at most 46",
         ),
     ],
 )
@@ -270,7 +274,7 @@ def test_tag_string_errors(text: str, message: str) -> None:
 
 
 def test_tag_string_at_the_limit() -> None:
-    assert len(parse_tag_string(",".join(f"k{i}=v" for i in range(47)))) == 47
+    assert len(parse_tag_string(",".join(f"k{i}=v" for i in range(46)))) == 46
 
 
 def test_job_tags_add_the_automatic_tags_cut_to_the_value_limit() -> None:

@@ -71,10 +71,18 @@ def test_one_message_makes_one_batch_job_with_exactly_the_specs_request(
 
     # THEN Batch received exactly the request the contract builds, once
     assert response == {"batchItemFailures": []}
-    assert sent == [build_submit_job_request(model(spec), table=submit_app.settings.jobs_table_name)]
+    settings = submit_app.settings
+    assert sent == [
+        build_submit_job_request(model(spec), table=settings.jobs_table_name, stack=settings.stack_name)
+    ]
     [job] = batch_jobs(batch_env)
     assert job["jobName"] == "snakemake-bwa_map-1"
-    assert job["tags"] == {"project": "rna-seq", "snakemake:rule": "bwa_map"}
+    # the stack's tag, which its IAM requires to terminate the job
+    assert job["tags"] == {
+        "project": "rna-seq",
+        "snakemake:rule": "bwa_map",
+        "aws-basic-batch-sls:stack": "test-stack",
+    }
     assert job["timeout"] == {"attemptDurationSeconds": 3600}
     environment = {e["name"]: e["value"] for e in job["container"]["environment"]}
     assert environment["SLS_RUN_ID"] == "run-1"

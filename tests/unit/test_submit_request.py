@@ -10,6 +10,7 @@ from botocore.stub import Stubber
 from botocore.validate import validate_parameters
 
 from sls_contract.submit_request import build_submit_job_request
+from sls_contract.tags import STACK_TAG
 from tests.support.specs import full_spec, minimal_spec, model
 
 FULL_REQUEST = {
@@ -81,6 +82,17 @@ def test_a_derived_job_definition_replaces_the_specs() -> None:
     request = build_submit_job_request(model(full_spec()), derived)
 
     assert request == {**FULL_REQUEST, "jobDefinition": derived}
+
+
+def test_every_job_carries_the_stacks_tag_whatever_the_spec_says() -> None:
+    # GIVEN a spec that tries to set the stack tag itself
+    spec = model(minimal_spec(tags={"team": "a", STACK_TAG: "other-stack"}))
+
+    # WHEN the request is built for this stack
+    request = build_submit_job_request(spec, table="jobs-table", stack="my-stack")
+
+    # THEN the stack's own value wins: its IAM terminates only jobs tagged with it
+    assert request["tags"] == {"team": "a", STACK_TAG: "my-stack"}
 
 
 def test_run_and_job_ids_always_reach_the_container_environment() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 import pytest
 
-from sls_contract import events, record, run_record, stack_outputs
+from sls_contract import events, record, run_record, stack_outputs, tags
 from sls_contract.settings import FunctionSettings
 from sls_contract.submitter import CLAIM_LEASE_SECONDS
 from tests.support.cloud import function_environment, parameter_default, properties, resource
@@ -248,6 +248,57 @@ def test_only_batch_describe_actions_use_a_star_resource(template: dict[str, Any
         "batch:DescribeComputeEnvironments", "batch:DescribeJobDefinitions", "batch:DescribeJobQueues",
         "batch:DescribeJobs", "batch:ListJobs",
     ]  # fmt: skip
+
+
+def _statements_with(template: dict[str, Any], action: str) -> list[tuple[str, dict[str, Any]]]:
+    return [(role, st) for role, st in policy_statements(template) if action in as_list(st["Action"])]
+
+
+def _on_jobs(statement: dict[str, Any]) -> bool:
+    """Does the statement name Batch job resources (arn:...:job/...)?"""
+    return any(":job/" in str(resources) for resources in branches(statement["Resource"]))
+
+
+def test_terminate_job_is_allowed_only_on_the_stacks_tagged_jobs(template: dict[str, Any]) -> None:
+    statements = _statements_with(template, "batch:TerminateJob")
+
+    # submit (duplicates, cancels), run lifecycle (clean-up), state machine (stops its coordinator)
+    assert len({role for role, _ in statements}) == 3
+    for role, statement in statements:
+        assert statement["Condition"] == {
+            "StringEquals": {f"aws:ResourceTag/{tags.STACK_TAG}": {"Ref": "AWS::StackName"}}
+        }, (role, statement.get("Sid"))
+
+
+@pytest.mark.parametrize("action", ["batch:SubmitJob", "batch:TagResource"])
+def test_jobs_are_created_and_tagged_only_with_the_stacks_tag(template: dict[str, Any], action: str) -> None:
+    statements = [
+        (role, st)
+        for role, st in _statements_with(template, action)
+        if action == "batch:SubmitJob" or _on_jobs(st)
+    ]
+
+    assert statements
+    for role, statement in statements:
+        assert statement["Condition"] == {
+            "StringEquals": {f"aws:RequestTag/{tags.STACK_TAG}": {"Ref": "AWS::StackName"}}
+        }, (role, statement.get("Sid"))
+
+
+def test_tag_resource_without_the_tag_condition_is_only_on_derived_job_definitions(
+    template: dict[str, Any],
+) -> None:
+    for _role, statement in _statements_with(template, "batch:TagResource"):
+        if "Condition" not in statement:
+            assert statement["Resource"] == {
+                "Fn::Sub": "arn:${AWS::Partition}:batch:${AWS::Region}:${AWS::AccountId}"
+                ":job-definition/${AWS::StackName}-derived-*"
+            }
+
+
+def test_every_function_knows_its_stack_name_for_the_tag(template: dict[str, Any]) -> None:
+    for function in ALL_FUNCTIONS:
+        assert function_environment(template, function)["STACK_NAME"] == {"Ref": "AWS::StackName"}
 
 
 def test_no_full_access_managed_policies(template: dict[str, Any]) -> None:

@@ -25,6 +25,7 @@ from .run_request import (
 )
 from .run_store import RunStore, job_counts
 from .store import JobStore
+from .tags import RUN_ID_TAG, STACK_TAG
 
 RUN_REQUEST_ENV = "SLS_RUN_REQUEST"
 STACK_ENV = "SNAKEMAKE_AWS_BASIC_BATCH_SLS_STACK"  # the plugin's own setting, read inside the coordinator
@@ -166,7 +167,11 @@ class Lifecycle:
             "command": COORDINATOR_COMMAND,
             "environment": [{"Name": k, "Value": v} for k, v in environment.items()],
             "timeout_seconds": request.timeout_seconds,
-            "tags": {**request.tags, "snakemake:run-id": run_id},
+            "tags": {
+                **request.tags,
+                RUN_ID_TAG: run_id,
+                **({STACK_TAG: self.stack_name} if self.stack_name else {}),
+            },
         }
 
     def succeeded(self, run_id: str, coordinator_job_id: str | None) -> dict[str, Any]:

@@ -12,8 +12,9 @@ class FunctionSettings(BaseSettings):
     record_ttl_days: int = 30
     submit_max_receive_count: int = 5
     derived_job_definition_prefix: str = "aws-basic-batch-sls-derived"
-    # Run functions only (template.yaml sets them on those).
+    # Every function (Globals): the submit and lifecycle functions tag jobs with it (tags.STACK_TAG).
     stack_name: str = ""
+    # Run functions only (template.yaml sets it on those).
     state_machine_arn: str = ""
     # Reconcile function: a non-terminal job with no news for this long is checked with Batch.
     reconcile_after_seconds: int = 900

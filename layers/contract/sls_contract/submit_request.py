@@ -7,13 +7,15 @@ from typing import Any
 from .fargate import format_vcpu
 from .record import JOB_ID_ENV, RUN_ID_ENV, TABLE_ENV
 from .spec import JobSpec
+from .tags import STACK_TAG
 
 
 def build_submit_job_request(
-    spec: JobSpec, job_definition: str | None = None, table: str | None = None
+    spec: JobSpec, job_definition: str | None = None, table: str | None = None, stack: str | None = None
 ) -> dict[str, Any]:
     """kwargs for batch.submit_job. `job_definition` replaces the spec's (a derived revision); `table`
-    (the stack's jobs table) marks the job as this stack's for the record function."""
+    (the stack's jobs table) marks the job as this stack's for the record function; `stack` (the stack
+    name) tags it as this stack's for IAM (STACK_TAG), whatever tags the spec carries."""
     environment = {
         **spec.environment,
         RUN_ID_ENV: spec.run_id,
@@ -37,8 +39,9 @@ def build_submit_job_request(
         },
         "propagateTags": True,
     }
-    if spec.tags:
-        request["tags"] = dict(spec.tags)
+    tags = {**spec.tags, **({STACK_TAG: stack} if stack else {})}
+    if tags:
+        request["tags"] = tags
     if spec.timeout_seconds is not None:
         request["timeout"] = {"attemptDurationSeconds": spec.timeout_seconds}
     if spec.retry_strategy is not None:

@@ -62,8 +62,10 @@ class Submitter:
         definitions: JobDefinitions,
         clock: Callable[[], float] = time.monotonic,
         capacity: QueueCapacity | None = None,
+        stack_name: str = "",
     ) -> None:
         self.batch = batch
+        self.stack_name = stack_name  # tags every job (STACK_TAG): IAM lets the stack stop only those
         self.store = store
         self.definitions = definitions
         self.capacity = capacity or QueueCapacity(batch)
@@ -109,7 +111,7 @@ class Submitter:
                 if existing:
                     self.store.mark_submitted(spec, existing[0]["jobId"], existing[0].get("jobArn"))
                     return SubmitResult(Outcome.SUBMITTED, batch_job_id=existing[0]["jobId"])
-            request = build_submit_job_request(spec, job_definition, self.store.table_name)
+            request = build_submit_job_request(spec, job_definition, self.store.table_name, self.stack_name)
             try:
                 response = self.batch.submit_job(**request)
             except (ClientError, BotoCoreError) as exc:

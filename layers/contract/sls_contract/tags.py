@@ -12,7 +12,11 @@ _NOT_TAG_VALUE = re.compile(r"[^A-Za-z0-9 _.:/=+@-]")
 RUN_ID_TAG = "snakemake:run-id"
 RULE_TAG = "snakemake:rule"
 WORKFLOW_TAG = "snakemake:workflow"
-AUTOMATIC_TAGS = (RUN_ID_TAG, RULE_TAG, WORKFLOW_TAG)
+# Every job the stack submits carries it (value: the stack name), and the stack's IAM lets it terminate
+# only jobs that do (aws:ResourceTag), so a job id from anywhere else is never stopped by this stack.
+STACK_TAG = "aws-basic-batch-sls:stack"
+AUTOMATIC_TAGS = (RUN_ID_TAG, RULE_TAG, WORKFLOW_TAG)  # the plugin's (job_tags)
+_SET_FOR_YOU = (*AUTOMATIC_TAGS, STACK_TAG)  # the submit function adds STACK_TAG
 
 
 def parse_tag_string(text: str | None) -> dict[str, str]:
@@ -28,18 +32,18 @@ def parse_tag_string(text: str | None) -> dict[str, str]:
             raise ValueError(f"tag {pair!r} is not key=value")
         if key.lower().startswith("aws:"):
             raise ValueError(f"tag key {key!r} uses the prefix 'aws:', which AWS reserves")
-        if key in AUTOMATIC_TAGS:
+        if key in _SET_FOR_YOU:
             raise ValueError(f"tag key {key!r} is set automatically; choose another key")
         if len(key) > limits.BATCH_TAG_KEY_MAX:
             raise ValueError(f"tag key {key[:40]!r}... is longer than {limits.BATCH_TAG_KEY_MAX}")
         if len(value) > limits.BATCH_TAG_VALUE_MAX:
             raise ValueError(f"tag {key!r} has a value longer than {limits.BATCH_TAG_VALUE_MAX}")
         tags[key] = value
-    room = limits.BATCH_TAGS_MAX - len(AUTOMATIC_TAGS)
+    room = limits.BATCH_TAGS_MAX - len(_SET_FOR_YOU)
     if len(tags) > room:
         raise ValueError(
             f"{len(tags)} tags given; Batch allows {limits.BATCH_TAGS_MAX} and "
-            f"{len(AUTOMATIC_TAGS)} are automatic, so at most {room}"
+            f"{len(_SET_FOR_YOU)} are automatic, so at most {room}"
         )
     return tags
 
