@@ -12,10 +12,15 @@ from .engine import Engine
 from .faults import SubmitGate
 from .lifecycle import JobRecord, effective_container, validate_retry_strategy, vcpus_of
 
+# AWS Batch service quota: "Maximum job payload size (for SubmitJob API operations): 30 KiB".
+SUBMIT_PAYLOAD_MAX = 30 * 1024
+
 
 def handle_submit(engine: Engine, gate: SubmitGate, response: Any) -> str:
     """The body of moto's BatchResponse.submitjob, for jobs this runtime runs."""
     gate.check()
+    if len(response.body.encode() if isinstance(response.body, str) else response.body) > SUBMIT_PAYLOAD_MAX:
+        raise ClientException(f"The job payload exceeds the maximum size of {SUBMIT_PAYLOAD_MAX // 1024} KiB")
     param = response._get_param
     backend = batch_backends[response.current_account][response.region]
     job_name = param("jobName")

@@ -1,5 +1,5 @@
-"""The local Batch's knobs the chaos suite turns: throttled TerminateJob(s), real jobs among simulated
-ones, and a tap on every state-change event as Batch emits it."""
+"""The local Batch's knobs the chaos suite turns (throttled TerminateJob(s), real jobs among simulated
+ones, a tap on every state-change event as Batch emits it) and the SubmitJob payload quota."""
 
 from __future__ import annotations
 
@@ -72,3 +72,19 @@ def test_on_event_sees_every_state_change_even_the_dropped_ones(
     )
     assert statuses == ["RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED"]
     assert batch_setup.drain_events() == []
+
+
+def test_a_submit_job_payload_over_30_kib_is_refused_as_aws_does(
+    runtime_factory: Any, batch_setup: Any
+) -> None:
+    runtime_factory(simulate=True, simulate_seconds=0)
+    try:
+        batch_setup.submit("too-big", "echo " + "x" * 31_000)
+    except batch_setup.batch.exceptions.ClientException as exc:
+        assert "30 KiB" in str(exc)
+    else:
+        raise AssertionError("a 31 KB SubmitJob was accepted")
+    assert (
+        batch_setup.wait_done(batch_setup.submit("small-enough", "echo " + "x" * 20_000))["status"]
+        == "SUCCEEDED"
+    )

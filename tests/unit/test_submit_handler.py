@@ -660,3 +660,16 @@ def test_a_submit_job_retried_after_a_server_error_that_made_a_job_keeps_one(
     [call] = terminated
     assert made[0] in call["jobs"] and kept not in call["jobs"]
     assert call["reason"] == f"duplicate of {kept}: SubmitJob was retried after a server error"
+
+
+def test_a_spec_whose_submit_request_exceeds_batchs_30_kib_payload_is_failed_with_the_reason(
+    submit_app: ModuleType, batch_env: BatchEnv, lambda_context: Any
+) -> None:
+    # GIVEN a spec whose command alone is 40 KB (Batch's SubmitJob payload quota is 30 KiB)
+    spec = spec_on(batch_env, command=["python", "-c", "x" * 40_000])
+    # WHEN it is delivered THEN it is not retried, no Batch job is made, and the record says why
+    assert deliver(submit_app, lambda_context, message(spec)) == {"batchItemFailures": []}
+    assert batch_jobs(batch_env) == []
+    record = record_of(submit_app)
+    assert record.status == JobStatus.FAILED
+    assert "rule bwa_map" in record.status_reason and "at most 30 KiB" in record.status_reason

@@ -12,6 +12,8 @@ BATCH_TAG_VALUE_MAX = 256
 BATCH_TERMINATE_JOBS_MAX = 50
 BATCH_DESCRIBE_JOBS_MAX = 100
 BATCH_REASON_MAX = 1024
+# "Maximum job payload size (for SubmitJob API operations): 30 KiB" (AWS Batch service quotas).
+BATCH_SUBMIT_JOB_PAYLOAD_MAX = 30 * 1024
 
 SQS_SEND_BATCH_MAX = 10
 # SQS accepts up to 1 MiB per message since 2025, but Lambda's SQS event source and older clients

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from . import limits
 from .batch_errors import classify
 from .cancel import describe_failures, terminate_jobs
 from .errors import InvalidJobSpec, PermanentSubmitError, RetryableSubmitError
@@ -112,6 +114,7 @@ class Submitter:
                     self.store.mark_submitted(spec, existing[0]["jobId"], existing[0].get("jobArn"))
                     return SubmitResult(Outcome.SUBMITTED, batch_job_id=existing[0]["jobId"])
             request = build_submit_job_request(spec, job_definition, self.store.table_name, self.stack_name)
+            check_payload_size(spec, request)
             try:
                 response = self.batch.submit_job(**request)
             except (ClientError, BotoCoreError) as exc:
@@ -177,6 +180,17 @@ class Submitter:
             result.terminated.extend(job_id for job_id in job_ids if job_id not in failed)
             result.errors.extend(describe_failures(failed))
         return result
+
+
+def check_payload_size(spec: JobSpec, request: dict[str, Any]) -> None:
+    """Batch refuses a SubmitJob payload over 30 KiB; say so with the rule's name before sending it."""
+    size = len(json.dumps(request, separators=(",", ":")).encode())
+    if size > limits.BATCH_SUBMIT_JOB_PAYLOAD_MAX:
+        raise InvalidJobSpec(
+            f"rule {spec.rule}: the SubmitJob request is {size / 1024:.1f} KiB and AWS Batch accepts at most "
+            f"{limits.BATCH_SUBMIT_JOB_PAYLOAD_MAX // 1024} KiB; pass large values through files or storage, "
+            "not through the job's command, environment or tags"
+        )
 
 
 # Specs too broken to name their own run land here, keyed by the SQS message id, so they are still
