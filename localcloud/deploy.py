@@ -130,11 +130,15 @@ def _register_state_machines_for_execution() -> None:
                     executing.create_state_machine(machine.name, machine.definition, machine.roleArn)
 
 
-# moto's CloudFormation cannot create AWS::SQS::QueuePolicy: README ("The local cloud") says so once;
-# it is not news on every start.
-_QUEUE_POLICY = "AWS::SQS::QueuePolicy"
-warnings.filterwarnings("ignore", message=f"Tried to parse {_QUEUE_POLICY}")
-logging.getLogger("moto").addFilter(lambda record: _QUEUE_POLICY not in record.getMessage())
+# moto's CloudFormation cannot create AWS::SQS::QueuePolicy nor AWS::S3::BucketPolicy (resource
+# policies moto would not enforce anyway): README ("The local cloud") says so once; it is not news on
+# every start.
+_RESOURCE_POLICIES = ("AWS::SQS::QueuePolicy", "AWS::S3::BucketPolicy")
+for _policy in _RESOURCE_POLICIES:
+    warnings.filterwarnings("ignore", message=f"Tried to parse {_policy}")
+logging.getLogger("moto").addFilter(
+    lambda record: not any(policy in record.getMessage() for policy in _RESOURCE_POLICIES)
+)
 
 
 def _layer_arns_fixed(session: Any, outputs: dict[str, str]) -> dict[str, str]:

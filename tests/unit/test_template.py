@@ -356,3 +356,147 @@ def test_the_example_batch_infrastructure_would_work_on_aws() -> None:
     assert {platform[env["Properties"]["ComputeResources"]["Type"]] for env in environments} == {
         p for d in definitions for p in d["Properties"].get("PlatformCapabilities", ["EC2"])
     }
+
+
+# --- SQS event sources: the stack's queues only ---
+
+
+def test_no_role_has_the_account_wide_sqs_execution_policy(template: dict[str, Any]) -> None:
+    managed = [
+        arn
+        for res in template["Resources"].values()
+        if res["Type"] == "AWS::IAM::Role"
+        for arn in res["Properties"].get("ManagedPolicyArns", [])
+    ]
+
+    assert managed and not [arn for arn in managed if "AWSLambdaSQSQueueExecutionRole" in str(arn)]
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_an_sqs_function_reads_and_deletes_only_its_own_queue(
+    template: dict[str, Any], function: str
+) -> None:
+    role = resource(template, function)["Properties"]["Role"]["Fn::GetAtt"][0]
+    receive = [
+        statement
+        for role_id, statement in policy_statements(template)
+        if role_id == role and {"sqs:ReceiveMessage", "sqs:DeleteMessage"} & set(as_list(statement["Action"]))
+    ]
+
+    assert [statement["Resource"] for statement in receive] == [
+        {"Fn::GetAtt": [QUEUE_OF_FUNCTION[function], "Arn"]}
+    ]
+    assert set(as_list(receive[0]["Action"])) == {
+        "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+    }  # fmt: skip
+
+
+def test_no_statement_allows_sqs_or_logs_on_every_resource(template: dict[str, Any]) -> None:
+    for role, statement in policy_statements(template):
+        if any(action.startswith(("sqs:", "logs:")) for action in as_list(statement["Action"])):
+            assert "*" not in as_list(statement["Resource"]), (role, statement.get("Sid"))
+
+
+# --- logs ---
+
+
+def test_every_function_logs_to_a_stack_log_group_with_retention(template: dict[str, Any]) -> None:
+    functions = [k for k, res in template["Resources"].items() if res["Type"] == "AWS::Lambda::Function"]
+
+    assert sorted(functions) == sorted(ALL_FUNCTIONS)
+    for function in functions:
+        group = properties(template, function)["LoggingConfig"]["LogGroup"]["Ref"]
+        assert resource(template, group)["Type"] == "AWS::Logs::LogGroup"
+        assert properties(template, group)["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    assert parameter_default(template, {"Ref": "LogRetentionDays"}) == 30
+
+
+def test_no_log_group_keeps_logs_forever(template: dict[str, Any]) -> None:
+    groups = [res for res in template["Resources"].values() if res["Type"] == "AWS::Logs::LogGroup"]
+
+    assert len(groups) == len(ALL_FUNCTIONS)
+    for group in groups:
+        assert "RetentionInDays" in group["Properties"]
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_an_explicit_role_writes_only_to_its_functions_log_group(
+    template: dict[str, Any], function: str
+) -> None:
+    role = resource(template, function)["Properties"]["Role"]["Fn::GetAtt"][0]
+    group = properties(template, function)["LoggingConfig"]["LogGroup"]["Ref"]
+    logs = [
+        statement
+        for role_id, statement in policy_statements(template)
+        if role_id == role and any(a.startswith("logs:") for a in as_list(statement["Action"]))
+    ]
+
+    assert [(sorted(as_list(st["Action"])), st["Resource"]) for st in logs] == [
+        (["logs:CreateLogStream", "logs:PutLogEvents"], {"Fn::GetAtt": [group, "Arn"]})
+    ]
+
+
+# --- buckets ---
+
+
+def _bucket_policy(template: dict[str, Any], bucket: str) -> dict[str, Any]:
+    [policy] = [
+        res["Properties"]["PolicyDocument"]
+        for res in template["Resources"].values()
+        if res["Type"] == "AWS::S3::BucketPolicy" and res["Properties"]["Bucket"] == {"Ref": bucket}
+    ]
+    return policy
+
+
+def test_every_bucket_refuses_plain_http(template: dict[str, Any]) -> None:
+    buckets = [k for k, res in template["Resources"].items() if res["Type"] == "AWS::S3::Bucket"]
+
+    assert sorted(buckets) == ["AccessLogBucket", "RunsBucket"]
+    for bucket in buckets:
+        deny = [st for st in _bucket_policy(template, bucket)["Statement"] if st["Effect"] == "Deny"]
+        assert deny == [
+            {
+                "Sid": "DenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [{"Fn::GetAtt": [bucket, "Arn"]}, {"Fn::Sub": f"${{{bucket}.Arn}}/*"}],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }
+        ]
+
+
+def test_every_bucket_is_encrypted_private_and_expires_what_it_keeps(template: dict[str, Any]) -> None:
+    for bucket in ("RunsBucket", "AccessLogBucket"):
+        props = properties(template, bucket)
+        [encryption] = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+        assert all(props["PublicAccessBlockConfiguration"].values())
+        [rule] = props["LifecycleConfiguration"]["Rules"]
+        assert (
+            rule["Status"] == "Enabled" and rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] >= 1
+        )
+    runs_rule = properties(template, "RunsBucket")["LifecycleConfiguration"]["Rules"][0]
+    assert runs_rule["NoncurrentVersionExpiration"] == {
+        "NoncurrentDays": {"Ref": "NoncurrentVersionRetentionDays"}
+    }
+    logs_rule = properties(template, "AccessLogBucket")["LifecycleConfiguration"]["Rules"][0]
+    assert logs_rule["ExpirationInDays"] == {"Ref": "AccessLogRetentionDays"}
+
+
+def test_the_runs_bucket_logs_access_to_the_log_bucket_which_only_s3_logging_writes(
+    template: dict[str, Any],
+) -> None:
+    logging_config = properties(template, "RunsBucket")["LoggingConfiguration"]
+    [allow] = [
+        st for st in _bucket_policy(template, "AccessLogBucket")["Statement"] if st["Effect"] == "Allow"
+    ]
+
+    assert logging_config == {
+        "DestinationBucketName": {"Ref": "AccessLogBucket"},
+        "LogFilePrefix": "runs-bucket/",
+    }
+    assert allow["Principal"] == {"Service": "logging.s3.amazonaws.com"}
+    assert allow["Action"] == "s3:PutObject"
+    assert allow["Resource"] == {"Fn::Sub": "${AccessLogBucket.Arn}/runs-bucket/*"}
+    assert allow["Condition"]["ArnLike"] == {"aws:SourceArn": {"Fn::GetAtt": ["RunsBucket", "Arn"]}}
