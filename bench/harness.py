@@ -85,6 +85,7 @@ class RunResult:
     recorded_at: dict[str, float] = field(default_factory=dict)
     output_tail: str = ""
     imports: dict[str, float] = field(default_factory=dict)  # handler folder -> cold import seconds
+    run_id: str = ""
 
     # -- figures --------------------------------------------------------------------------------
     def handoff_seconds(self) -> float | None:
@@ -219,14 +220,29 @@ def wait_for_lambdas_idle(cloud: LocalCloud, timeout: float = 120) -> None:
         time.sleep(0.5)
 
 
-def run_workload(
-    cloud: LocalCloud, plugin: str, n: int, workdir: Path, simulated: bool, timeout: float = 1800
-) -> RunResult:
-    run_id = f"bench-{plugin.rsplit('-', 1)[-1]}-{n}-{uuid.uuid4().hex[:6]}"
+@dataclass(frozen=True)
+class Fanout:
+    """One fan-out run, ready to start: its id, directory, command and environment."""
+
+    run_id: str
+    rundir: Path
+    command: list[str]
+    env: dict[str, str]
+
+    @property
+    def probe_out(self) -> Path:
+        return self.rundir / "probe.json"
+
+
+def prepare_fanout(
+    cloud: LocalCloud, plugin: str, n: int, workdir: Path, extra_env: dict[str, str] | None = None,
+    prefix: str = "bench",
+) -> Fanout:  # fmt: skip
+    """The bench Snakefile's N-way fan-out through ``plugin``, with the probe on (not started)."""
+    run_id = f"{prefix}-{plugin.rsplit('-', 1)[-1]}-{n}-{uuid.uuid4().hex[:6]}"
     rundir = workdir / run_id
     rundir.mkdir(parents=True)
     shutil.copy(SNAKEFILE, rundir / "Snakefile")
-    probe_out = rundir / "probe.json"
     command = [
         sys.executable, "-m", "snakemake", "--snakefile", "Snakefile",
         *_snakemake_flags(cloud, plugin, run_id),
@@ -237,8 +253,20 @@ def run_workload(
         **cloud.client_env(),
         **RETRY_ENV,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(PROBE_DIR), os.environ.get("PYTHONPATH")])),
-        "BENCH_PROBE_OUT": str(probe_out),
+        "BENCH_PROBE_OUT": str(rundir / "probe.json"),
+        **(extra_env or {}),
     }
+    return Fanout(run_id, rundir, command, env)
+
+
+def run_workload(
+    cloud: LocalCloud, plugin: str, n: int, workdir: Path, simulated: bool, timeout: float = 1800,
+    extra_env: dict[str, str] | None = None, prefix: str = "bench",
+) -> RunResult:  # fmt: skip
+    fanout = prepare_fanout(cloud, plugin, n, workdir, extra_env, prefix)
+    run_id, rundir, command, env, probe_out = (
+        fanout.run_id, fanout.rundir, fanout.command, fanout.env, fanout.probe_out
+    )  # fmt: skip
     wait_for_lambdas_idle(cloud)
     before = cloud.lambdas.stats()
     started = time.monotonic()
@@ -262,5 +290,5 @@ def run_workload(
         plugin=plugin, n=n, simulated=simulated, returncode=proc.returncode, wall_seconds=wall,
         probe=probe, terminal_at=terminal_at, created_at=created_at,
         lambda_delta=_lambda_delta(before, cloud.lambdas.stats()), output_tail=tail,
-        recorded_at=_record_times(records) if records is not None else {},
+        recorded_at=_record_times(records) if records is not None else {}, run_id=run_id,
     )  # fmt: skip

@@ -32,7 +32,8 @@ class SubmitGate:
         self._rng = random.Random(f"{config.seed}:submit")
         self._terminate_rate = config.terminate_throttle_rate
         self._terminate_rng = random.Random(f"{config.seed}:terminate")
-        self.terminate_throttled = 0  # calls refused so far, for reports
+        self.submit_throttled = 0  # calls refused so far, for reports
+        self.terminate_throttled = 0
         self._lock = threading.Lock()
         self._tokens = float(config.submit_tps or 0.0)
         self._last = clock()
@@ -41,6 +42,7 @@ class SubmitGate:
         """Raise TooManyRequestsException when this call is to be throttled."""
         with self._lock:
             if self._rate and self._rng.random() < self._rate:
+                self.submit_throttled += 1
                 raise TooManyRequestsException()
             if self._tps is None:
                 return
@@ -48,6 +50,7 @@ class SubmitGate:
             self._tokens = min(float(self._tps), self._tokens + (now - self._last) * self._tps)
             self._last = now
             if self._tokens < 1.0:
+                self.submit_throttled += 1
                 raise TooManyRequestsException()
             self._tokens -= 1.0
 

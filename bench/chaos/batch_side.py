@@ -1,0 +1,69 @@
+"""What the local Batch itself holds: every job it was given, whoever asked, and what became of it."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass
+
+from localcloud.cloud import LocalCloud
+from sls_contract.record import JOB_ID_ENV, RUN_ID_ENV
+
+TERMINAL = ("SUCCEEDED", "FAILED")
+
+
+@dataclass(frozen=True)
+class BatchJob:
+    job_id: str
+    name: str
+    status: str
+    created: float  # epoch seconds, when Batch accepted SubmitJob
+    stopped: float | None
+    run_id: str | None  # from the job's environment: which run and Snakemake job it is
+    spec_job_id: str | None
+    reason: str | None
+    attempts: int
+
+    @property
+    def active(self) -> bool:
+        return self.status not in TERMINAL
+
+
+def batch_jobs(cloud: LocalCloud, run_id: str | None = None) -> list[BatchJob]:
+    """Every job the local Batch has (of one run, when given), read under the engine's lock."""
+    engine = cloud.batch.engine
+    with engine.lock:
+        records = list(engine.records.values())
+        jobs = []
+        for r in records:
+            env = {e["name"]: e["value"] for e in r.container.get("environment") or []}
+            jobs.append(
+                BatchJob(
+                    job_id=r.job_id,
+                    name=r.name,
+                    status=r.status,
+                    created=r.created_ms / 1000,
+                    stopped=r.stopped_ms / 1000 if r.stopped_ms else None,
+                    run_id=env.get(RUN_ID_ENV),
+                    spec_job_id=env.get(JOB_ID_ENV),
+                    reason=r.status_reason,
+                    attempts=len(r.attempts),
+                )
+            )
+    return [j for j in jobs if run_id is None or j.run_id == run_id]
+
+
+def jobs_per_spec(jobs: list[BatchJob]) -> Counter[tuple[str | None, str | None]]:
+    """(run id, Snakemake job id) -> how many Batch jobs Batch holds for it."""
+    return Counter((j.run_id, j.spec_job_id) for j in jobs)
+
+
+def wait_settled(cloud: LocalCloud, run_id: str, timeout: float) -> tuple[list[BatchJob], float]:
+    """Poll until no job of the run is active in Batch (or the deadline); (jobs, seconds waited)."""
+    started = time.monotonic()
+    deadline = started + timeout
+    while True:
+        jobs = batch_jobs(cloud, run_id)
+        if not any(j.active for j in jobs) or time.monotonic() > deadline:
+            return jobs, time.monotonic() - started
+        time.sleep(0.5)
