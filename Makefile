@@ -4,12 +4,15 @@ VENV := .venv
 SAM_VENV := .venv-sam
 BIN := $(VENV)/bin
 SAM := $(CURDIR)/$(SAM_VENV)/bin/sam
+CHECKOV_VENV := .venv-checkov
+CHECKOV := $(CURDIR)/$(CHECKOV_VENV)/bin/checkov
 
-.PHONY: help venv demo local-cloud test test-unit test-e2e lint format template sam-build bench bench-smoke clean
+.PHONY: help venv demo local-cloud test test-unit test-e2e lint format template sam-build checkov bench bench-smoke clean
 
 help:
 	@echo "make demo         run the example workflow on the local cloud (no AWS account)"
-	@echo "make test         lint, unit + end-to-end tests, template checks, sam build"
+	@echo "make test         lint, unit + end-to-end tests, template checks, checkov, sam build"
+	@echo "make checkov      the translated template through checkov (skips carry their reason)"
 	@echo "make local-cloud  keep a local cloud running and print how to point snakemake at it"
 	@echo "make test-unit    the fast in-process suite only"
 	@echo "make bench        both plugins side by side on the local cloud -> bench/RESULTS.md, bench/results.png"
@@ -28,6 +31,13 @@ $(SAM_VENV)/.installed:
 	$(PYTHON) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/pip install --quiet --upgrade pip
 	$(SAM_VENV)/bin/pip install --quiet 'aws-sam-cli>=1.150,<2'
+	touch $@
+
+$(CHECKOV_VENV)/.installed:
+	# checkov pins many packages too: its own environment.
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/pip install --quiet 'checkov>=3.2,<4'
 	touch $@
 
 demo: venv
@@ -50,13 +60,16 @@ template: venv
 sam-build: venv $(SAM_VENV)/.installed
 	SAM_CLI=$(SAM) $(BIN)/python -m tools.check_template --sam-build
 
+checkov: venv $(CHECKOV_VENV)/.installed
+	CHECKOV=$(CHECKOV) $(BIN)/python -m tools.check_template --checkov
+
 test-unit: venv
 	$(BIN)/pytest -m "not e2e" tests
 
-test: venv $(SAM_VENV)/.installed
+test: venv $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	SAM_CLI=$(SAM) $(BIN)/python -m tools.check_template --sam-build
+	SAM_CLI=$(SAM) CHECKOV=$(CHECKOV) $(BIN)/python -m tools.check_template --checkov --sam-build
 	$(BIN)/pytest tests
 
 bench: venv
@@ -66,4 +79,4 @@ bench-smoke: venv
 	$(BIN)/python -m bench --smoke
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam build .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam build .pytest_cache .ruff_cache

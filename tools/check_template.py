@@ -2,12 +2,13 @@
 
 Run from the repository root::
 
-    python -m tools.check_template [--out build/template.cfn.json] [--sam-build]
+    python -m tools.check_template [--out build/template.cfn.json] [--sam-build] [--checkov]
 
 cfn-lint >= 1.54 no longer transforms SAM, so the template is translated with aws-sam-translator first
 (no IAM calls) and both the SAM source and the CloudFormation result are linted. Nothing checks a
 DefinitionUri ASL file except statelint. `sam build` says "Build Succeeded" even for a missing CodeUri,
-so --sam-build inspects the artifacts it produced.
+so --sam-build inspects the artifacts it produced. --checkov scans the translated template (what CloudFormation
+deploys) with checkov; every check it skips is skipped in template.yaml with its reason.
 
 Other code imports :func:`translate_template` to get the deployed CloudFormation as a dict; this module
 therefore imports nothing heavy (cfn-lint, subprocess tools) at import time.
@@ -273,6 +274,43 @@ def check_sam_build(template: Path) -> str:
     return "artifacts complete (handlers, contract package, arm64 wheels)"
 
 
+def check_checkov(out: Path) -> str:
+    """checkov on the translated template: no failed check (skips are declared, with a reason, in the
+    template's Metadata); nothing is downloaded and no update check leaves the machine."""
+    checkov = os.environ.get("CHECKOV", "checkov")
+    if shutil.which(checkov) is None:
+        raise CheckError(f"checkov not found ({checkov!r}); set CHECKOV to its path")
+    env = {
+        **os.environ,
+        "BC_SKIP_MAPPING": "TRUE",  # no download of Prisma Cloud's guideline mapping
+        "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true",  # no PyPI version check
+    }
+    command = [checkov, "--file", str(out), "--framework", "cloudformation", "--skip-download"]
+    result = subprocess.run(
+        [*command, "--quiet", "--compact", "--output", "json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    try:
+        report = json.loads(result.stdout)
+    except json.JSONDecodeError as exc:
+        raise CheckError(f"checkov exited {result.returncode}: {result.stderr.strip()[-2000:]}") from exc
+    summary = report["summary"]
+    failed = [
+        f"{check['check_id']} {check['resource']} ({check['check_name']})"
+        for check in report["results"]["failed_checks"]
+    ]
+    if failed or summary["parsing_errors"]:
+        raise CheckError(
+            f"{len(failed)} failed, {summary['parsing_errors']} parsing error(s): fix each, or skip it in "
+            "the resource's Metadata (checkov: skip: - id, comment) with the reason:\n  "
+            + "\n  ".join(failed)
+        )
+    return f"{summary['passed']} passed, 0 failed, {summary['skipped']} skipped with a reason"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m tools.check_template", description=__doc__.splitlines()[0]
@@ -282,6 +320,9 @@ def main(argv: list[str] | None = None) -> int:
         "--out", default=DEFAULT_OUT, help="translated CloudFormation JSON (default: %(default)s)"
     )
     parser.add_argument("--sam-build", action="store_true", help="also run sam build and check its artifacts")
+    parser.add_argument(
+        "--checkov", action="store_true", help="also scan the translated template with checkov"
+    )
     args = parser.parse_args(argv)
 
     template = Path(args.template).resolve()
@@ -292,6 +333,8 @@ def main(argv: list[str] | None = None) -> int:
         ("cfn-lint template.yaml", lambda: check_cfn_lint_source(template)),
         ("statelint statemachine/*.asl.json", lambda: check_statelint(template)),
     ]
+    if args.checkov:
+        steps.append(("checkov translated template", lambda: check_checkov(out)))
     if args.sam_build:
         steps.append(("sam build + artifacts", lambda: check_sam_build(template)))
 
