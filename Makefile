@@ -17,6 +17,8 @@ help:
 	@echo "make test-unit    the fast in-process suite only"
 	@echo "make bench        both plugins side by side on the local cloud -> bench/RESULTS.md, bench/results.png"
 	@echo "make bench-smoke  a small version of the benchmark: prints figures, asserts nothing"
+	@echo "make chaos        the fault scenarios at 1,000 jobs on the local cloud -> bench/RELIABILITY.md"
+	@echo "make chaos-smoke  the same scenarios at 30 jobs (what make test runs): PASS/FAIL printed"
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -77,6 +79,12 @@ bench: venv
 
 bench-smoke: venv
 	$(BIN)/python -m bench --smoke
+
+chaos: venv
+	$(BIN)/python -m bench.chaos
+
+chaos-smoke: venv
+	$(BIN)/python -m bench.chaos --smoke
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam build .pytest_cache .ruff_cache

@@ -11,18 +11,22 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..harness import HERE
+from .bad_input import bad_inputs
+from .coordinator import coordinator_killed
 from .events_replay import event_permutations
 from .outcome import Outcome, render
 from .workloads import ctrl_c, dropped_events, duplicate_delivery, throttled_submit
 
-FULL_JOBS, SMOKE_JOBS = 1000, 40
+FULL_JOBS, SMOKE_JOBS = 1000, 30
 
 SCENARIOS: dict[str, Callable[[int, Path], Outcome]] = {
     "duplicates": duplicate_delivery,
     "permutations": event_permutations,
     "dropped-events": dropped_events,
     "throttled-submit": throttled_submit,
+    "bad-input": bad_inputs,
     "ctrl-c": ctrl_c,
+    "coordinator-killed": coordinator_killed,
 }
 
 

@@ -82,8 +82,8 @@ def test_a_new_upload_of_the_same_key_is_a_new_run(starter):
         # inputs that crashed the start function before they were refused
         (b"\xc3\x28{\x80 not utf-8", "neither JSON nor YAML"),
         ("[" * 100_000, "nested too deeply"),
-        (json.dumps({**REQUEST, "config": {"big": "x" * 450_000}}), "KiB; at most 128 KiB"),
-        ("x" * 50_000_000, "is 128 KiB; at most 128 KiB"),  # read no further than the limit
+        (json.dumps({**REQUEST, "config": {"big": "x" * 450_000}}), "is over 128 KiB, the most"),
+        ("x" * 50_000_000, "is over 128 KiB, the most"),  # read no further than the limit
     ],
 )
 def test_a_bad_request_file_becomes_a_failed_run_with_the_reason(starter, body, reason):

@@ -121,11 +121,12 @@ MAX_RUN_REQUEST_BYTES = 128 * 1024
 
 def parse_run_request(body: str | bytes | dict[str, Any], filename: str = "") -> RunRequest:
     """JSON or YAML (by extension, else whichever parses); InvalidRunRequest says what is wrong."""
+    what = f"run request {filename}" if filename else "run request"
     size = len(body.encode() if isinstance(body, str) else body if isinstance(body, bytes) else _dumped(body))
     if size > MAX_RUN_REQUEST_BYTES:
         raise InvalidRunRequest(
-            f"run request {filename} is {size // 1024} KiB; at most {MAX_RUN_REQUEST_BYTES // 1024} KiB: put large "
-            "config in a file the workflow reads (e.g. under the storage prefix)".replace("  ", " ")
+            f"{what} is over {MAX_RUN_REQUEST_BYTES // 1024} KiB, the most a run request may be: put large "
+            "config in a file the workflow reads (e.g. under the storage prefix)"
         )
     try:
         if isinstance(body, dict):
@@ -138,19 +139,15 @@ def parse_run_request(body: str | bytes | dict[str, Any], filename: str = "") ->
             except (ValueError, RecursionError):
                 data = yaml.safe_load(body)
     except (ValueError, yaml.YAMLError) as exc:
-        raise InvalidRunRequest(
-            f"run request {filename or ''} is neither JSON nor YAML: {_where(exc)}"
-        ) from exc
+        raise InvalidRunRequest(f"{what} is neither JSON nor YAML: {_where(exc)}") from exc
     except RecursionError as exc:
-        raise InvalidRunRequest(f"run request {filename} is nested too deeply to be a run request") from exc
+        raise InvalidRunRequest(f"{what} is nested too deeply to be a run request") from exc
     if not isinstance(data, dict):
-        raise InvalidRunRequest(f"run request {filename} must be a mapping, not {type(data).__name__}")
+        raise InvalidRunRequest(f"{what} must be a mapping, not {type(data).__name__}")
     try:
         return RunRequest.model_validate(data)
     except ValidationError as exc:
-        raise InvalidRunRequest(
-            f"invalid run request {filename}: {describe_validation_error(exc, RunRequest)}".replace("  ", " ")
-        ) from exc
+        raise InvalidRunRequest(f"invalid {what}: {describe_validation_error(exc, RunRequest)}") from exc
 
 
 def snakemake_argv(request: RunRequest, workdir_snakefile: str | None = None) -> list[str]:
