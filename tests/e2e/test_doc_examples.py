@@ -4,7 +4,7 @@ Each document's marked blocks run in order, with bash (-euo pipefail), in a work
 user's, in the shell `make local-cloud` sets up (the venv first on PATH, the local cloud's endpoint and
 dummy credentials exported). Placeholders are the documents' own: RUN_ID is a finished run (made the
 way "Run your own workflow locally" says), JOB and RULE its one rule. Before each block that runs
-`snakemake` the bucket is emptied and runs still going are awaited, so every example does its work.
+`snakemake` runs still going are awaited and the bucket is emptied, so every example does its work.
 What only AWS can do (sam deploy, pip install from PyPI) is not marked.
 """
 
@@ -63,8 +63,9 @@ def docs_driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Driver]:
     (workflow / "Snakefile").write_text(SNAKEFILE)
     (workflow / "profiles" / "default").mkdir(parents=True)
     (workflow / "profiles" / "default" / "config.yaml").write_text(WORKFLOW_PROFILE)
-    # The coordinator's "bundled" workflow: its image holds the workflow directory.
-    for driver in _cloud(workflow, batch={"image_dirs": {"*": workflow}}):
+    # The coordinator's "bundled" workflow: its image holds the workflow directory. 4 vCPUs: two
+    # coordinators (the documents start runs that overlap) and their jobs fit at once, as `--vcpus 4`.
+    for driver in _cloud(workflow, max_vcpus=4, batch={"image_dirs": {"*": workflow}}):
         driver.cloud.client("s3").create_bucket(Bucket=BUCKET)
         yield driver
 
@@ -144,8 +145,8 @@ def test_marked_examples_run_as_written(doc, docs_driver, shell_env, first_run):
             (workflow / example.file).parent.mkdir(parents=True, exist_ok=True)
             (workflow / example.file).write_text(example.text + "\n")
             continue
-        _finished_runs(docs_driver, known, _announced(printed))
         if "snakemake " in example.text:
+            _finished_runs(docs_driver, known, _announced(printed))
             _empty_bucket(docs_driver)
         done = _bash(_script(example, first_run), workflow, shell_env)
         assert done.returncode == 0, (

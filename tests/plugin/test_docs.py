@@ -39,3 +39,22 @@ def test_the_run_your_own_workflow_steps_are_the_ones_the_e2e_test_runs():
     assert "make local-cloud" in section
     for command in README_STEPS:
         assert command in section
+
+
+@pytest.mark.parametrize("doc", ["README.md", "docs/further.md"])
+def test_runnable_examples_are_marked_where_the_e2e_test_finds_them(doc):
+    from tests.support.doc_examples import marked_examples
+
+    examples = marked_examples((ROOT / doc).read_text())  # a marker off its fence raises
+    commands = "\n".join(e.text for e in examples if not e.file)
+    assert "snakemake --executor aws-basic-batch-sls" in commands
+    assert "aws-basic-batch-sls start request.yaml" in commands
+    assert "request.yaml" in [e.file for e in examples]
+    assert "sam deploy" not in commands  # needs AWS: never marked
+
+
+def test_the_coordinator_example_of_further_md_is_run():
+    from tests.support.doc_examples import marked_examples
+
+    commands = [e.text for e in marked_examples(FURTHER) if not e.file]
+    assert any("--aws-basic-batch-sls-coordinator" in c and "--jobs" in c for c in commands)
