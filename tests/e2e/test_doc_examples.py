@@ -14,7 +14,7 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -30,13 +30,14 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "my-bucket"  # the documents' storage prefixes are under s3://my-bucket/
 RULE = "hello"
+GREETING = "hello from job 42"  # what the job prints; its source text differs, so only a run makes it
 SNAKEFILE = f"""
 rule all:
     input: "hello.txt"
 
 rule {RULE}:
     output: "hello.txt"
-    shell: "echo 'hello from the docs' | tee {{output}}"
+    shell: "echo hello from job $((6 * 7)) | tee {{output}}"
 """
 # The workflow's own profile (Snakemake reads profiles/default/ by itself): status rounds of 1 s instead
 # of 10, as `make local-cloud` prints them, without changing the documents' command lines.
@@ -47,12 +48,12 @@ EXPECTED = {
     "README.md": {
         "outputs": ["run1/hello.txt", "runs/nightly/hello.txt"],  # "Use the plugin", the run request
         "runs": ["nightly-2026-11-22"],
-        "printed": ["hello from the docs", "nothing to cancel", "requested run nightly-2026-11-22"],
+        "printed": [GREETING, "nothing to cancel", "requested run nightly-2026-11-22"],
     },
     "docs/further.md": {
         "outputs": ["run1/hello.txt", "run2/hello.txt"],  # the last snakemake example, the run request
         "triggers": ["snakemake --aws-basic-batch-sls-coordinator"],
-        "printed": ["hello from the docs", "nothing to cancel", "requested run "],
+        "printed": [GREETING, "nothing to cancel", "requested run "],
     },
 }
 
@@ -103,7 +104,7 @@ def _bash(script: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedPr
     )
 
 
-def _finished_runs(driver: Driver, known: set[str], announced: list[str] = ()) -> list[RunRecord]:
+def _finished_runs(driver: Driver, known: set[str], announced: Sequence[str] = ()) -> list[RunRecord]:
     """Runs not in `known`, once every one of them, and every run a command announced, has finished."""
 
     def new_runs() -> list[RunRecord]:
@@ -162,5 +163,6 @@ def test_marked_examples_run_as_written(doc, docs_driver, shell_env, first_run):
     assert set(expected.get("triggers", [])) <= {r.trigger for r in runs}
     for text in expected["printed"]:
         assert text in "".join(printed), f"{doc}'s examples never printed {text!r}"
-    keys = {item["Key"] for item in docs_driver.cloud.client("s3").list_objects_v2(Bucket=BUCKET)["Contents"]}
-    assert set(expected["outputs"]) <= keys
+    s3 = docs_driver.cloud.client("s3")
+    for key in expected["outputs"]:
+        assert s3.get_object(Bucket=BUCKET, Key=key)["Body"].read().decode().strip() == GREETING, key
