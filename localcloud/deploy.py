@@ -132,8 +132,9 @@ def _register_state_machines_for_execution() -> None:
 
 # moto's CloudFormation cannot create AWS::SQS::QueuePolicy nor AWS::S3::BucketPolicy (resource
 # policies moto would not enforce anyway): README ("The local cloud") says so once; it is not news on
-# every start.
-_RESOURCE_POLICIES = ("AWS::SQS::QueuePolicy", "AWS::S3::BucketPolicy")
+# every start. Nor AWS::CloudWatch::Alarm: nothing here publishes the AWS/ metrics they watch
+# (docs/operating.md; tests/unit/test_observability.py checks the alarms in the translated template).
+_RESOURCE_POLICIES = ("AWS::SQS::QueuePolicy", "AWS::S3::BucketPolicy", "AWS::CloudWatch::Alarm")
 for _policy in _RESOURCE_POLICIES:
     warnings.filterwarnings("ignore", message=f"Tried to parse {_policy}")
 logging.getLogger("moto").addFilter(

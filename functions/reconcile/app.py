@@ -11,6 +11,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from sls_contract import metric_names
 from sls_contract.reconcile import ReconcileRequest, reconcile, stale_records
 from sls_contract.record import ISO_FORMAT
 from sls_contract.settings import FunctionSettings
@@ -19,6 +20,7 @@ from sls_contract.store import JobStore
 settings = FunctionSettings()
 logger = Logger()
 metrics = Metrics()
+metrics.set_default_dimensions(**{metric_names.STACK_DIMENSION: settings.stack_name})
 batch = boto3.client("batch")
 store = JobStore(boto3.client("dynamodb"), settings.jobs_table_name, settings.record_ttl_days)
 
@@ -28,6 +30,7 @@ store = JobStore(boto3.client("dynamodb"), settings.jobs_table_name, settings.re
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     if "run_id" in event:
         request = ReconcileRequest.model_validate(event)
+        logger.set_correlation_id(request.run_id)
         records = list(store.get_records(request.run_id, request.job_ids).values())
     else:
         cutoff = datetime.fromtimestamp(time.time() - settings.reconcile_after_seconds, UTC)
@@ -36,5 +39,8 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     logger.info(
         "reconciled", extra={"checked": summary.checked, "updated": summary.updated, "lost": summary.lost}
     )
-    metrics.add_metric(name="JobsReconciled", unit=MetricUnit.Count, value=summary.updated)
+    # Every sweep reports all three, zeros included, so its alarm and graphs see each sweep.
+    metrics.add_metric(name=metric_names.JOBS_CHECKED, unit=MetricUnit.Count, value=summary.checked)
+    metrics.add_metric(name=metric_names.JOBS_RECONCILED, unit=MetricUnit.Count, value=summary.updated)
+    metrics.add_metric(name=metric_names.JOBS_LOST, unit=MetricUnit.Count, value=len(summary.lost))
     return {"checked": summary.checked, "updated": summary.updated, "lost": summary.lost}

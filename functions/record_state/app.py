@@ -1,5 +1,7 @@
 """Batch "Batch Job State Change" events (buffered in SQS) -> conditional updates of job records."""
 
+import time
+
 import boto3
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -11,13 +13,15 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from sls_contract.recorder import EventBatch
+from sls_contract import metric_names
+from sls_contract.recorder import EventBatch, Recorded
 from sls_contract.settings import FunctionSettings
 from sls_contract.store import JobStore
 
 settings = FunctionSettings()
 logger = Logger()
 metrics = Metrics()
+metrics.set_default_dimensions(**{metric_names.STACK_DIMENSION: settings.stack_name})
 processor = BatchProcessor(event_type=EventType.SQS)
 store = JobStore(boto3.client("dynamodb"), settings.jobs_table_name, settings.record_ttl_days)
 current = EventBatch()
@@ -25,11 +29,20 @@ current = EventBatch()
 
 def record_handler(record: SQSRecord) -> None:
     result = current.record(store, record.message_id, record.body)
+    logger.set_correlation_id(result.keys[0] if result.keys else None)
     logger.info(
         "state change handled",
         extra={"outcome": result.outcome, "keys": result.keys, "status": result.status},
     )
-    metrics.add_metric(name=f"Event{result.outcome.title()}", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=metric_names.EVENT_OUTCOMES[result.outcome], unit=MetricUnit.Count, value=1)
+    if result.outcome != Recorded.APPLIED or result.event is None:
+        return
+    lag = result.event.age_ms(time.time())
+    if lag is not None:
+        metrics.add_metric(name=metric_names.EVENT_TO_RECORD_LAG, unit=MetricUnit.Milliseconds, value=lag)
+    finished = metric_names.JOBS_FINISHED.get(result.event.detail.status)
+    if finished:
+        metrics.add_metric(name=finished, unit=MetricUnit.Count, value=1)
 
 
 @logger.inject_lambda_context

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -92,6 +93,17 @@ class BatchJobStateChange(_Lenient):
     time: str | None = None
     region: str | None = None
     detail: BatchJobStateChangeDetail
+
+    def age_ms(self, now: float) -> float | None:
+        """Milliseconds from the event's time (when Batch's job changed state) to ``now`` (epoch
+        seconds); None when the event carries no readable time."""
+        try:
+            sent = datetime.fromisoformat(self.time) if self.time else None
+        except ValueError:
+            return None
+        if sent is None or sent.tzinfo is None:
+            return None
+        return max(0.0, (now - sent.timestamp()) * 1000)
 
 
 def parse_state_change(body: str | bytes | dict[str, Any]) -> BatchJobStateChange:

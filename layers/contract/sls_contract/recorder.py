@@ -29,6 +29,7 @@ class RecordResult:
     outcome: Recorded
     keys: tuple[str, str] | None = None
     status: str | None = None
+    event: BatchJobStateChange | None = None  # the event, when it could be read
 
 
 def _keys_from_raw(body: str, table: str) -> tuple[str, str] | None:
@@ -62,7 +63,7 @@ def _apply(store: JobStore, body: str, parsed: BatchJobStateChange | ValidationE
     if keys is None:
         return RecordResult(Recorded.FOREIGN, status=parsed.detail.status)
     applied = store.apply_state_change(parsed.detail)
-    return RecordResult(Recorded.APPLIED if applied else Recorded.STALE, keys, parsed.detail.status)
+    return RecordResult(Recorded.APPLIED if applied else Recorded.STALE, keys, parsed.detail.status, parsed)
 
 
 def record_state_change(store: JobStore, body: str) -> RecordResult:

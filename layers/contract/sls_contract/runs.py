@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from botocore.exceptions import ClientError
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .cancel import cancel_run
 from .errors import ContractError
@@ -277,6 +277,17 @@ class LifecycleAction(BaseModel):
         if not run_id:
             raise InvalidRunRequest("the lifecycle payload names no run")
         return run_id
+
+
+def run_id_of(event: dict[str, Any]) -> str | None:
+    """The run a lifecycle event is about (for log correlation), or None if it names none."""
+    if event.get("detail-type") == EXECUTION_STATUS_CHANGE:
+        name = (event.get("detail") or {}).get("name")
+        return name if isinstance(name, str) else None
+    try:
+        return LifecycleAction.model_validate(event).target_run_id()
+    except (ValidationError, InvalidRunRequest):
+        return None
 
 
 def dispatch(lifecycle: Lifecycle, event: dict[str, Any]) -> dict[str, Any]:
