@@ -434,3 +434,36 @@ def test_a_sweep_reports_what_it_checked_even_when_nothing_was_lost(
     }
     [line] = [json.loads(t) for t in logs.getvalue().splitlines() if "reconciled" in t]
     assert line["correlation_id"] == "run-9"
+
+
+# --- docs/operating.md cannot drift from the template ---
+
+OPERATING = REPO_ROOT / "docs" / "operating.md"
+
+
+def test_the_operating_guide_explains_every_alarm(template: dict[str, Any]) -> None:
+    text = OPERATING.read_text(encoding="utf-8")
+
+    for logical_id, props in alarms(template).items():
+        suffix = props["AlarmName"]["Fn::Sub"].removeprefix("${AWS::StackName}-")
+        explained = f"`{suffix}`" in text or (
+            suffix.endswith("-function-throttles") and "`*-function-throttles`" in text
+        )
+        assert explained, (logical_id, suffix)
+    assert f"The stack creates {len(alarms(template))} CloudWatch alarms" in text
+
+
+def test_the_operating_guide_names_only_real_outputs_parameters_and_resources(
+    template: dict[str, Any],
+) -> None:
+    text = OPERATING.read_text(encoding="utf-8")
+    outputs = set(re.findall(r"output `(\w+)`", text)) | set(re.findall(r"OutputKey=='(\w+)'", text))
+    resources = set(re.findall(r"--logical-resource-id (\w+)", text))
+    parameters = set(re.findall(r"`(\w+)` parameter", text)) | set(
+        re.findall(r"parameter-overrides (\w+)=", text)
+    )
+
+    assert outputs and resources and parameters
+    assert outputs <= set(template["Outputs"])
+    assert resources <= set(template["Resources"])
+    assert parameters <= set(template["Parameters"])
