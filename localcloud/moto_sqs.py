@@ -5,6 +5,9 @@ moto computes a queue's whole attribute dict, three approximate counts that each
 message ReceiveMessage hands out (to read MessageRetentionPeriod). With thousands of messages queued
 that makes each call O(n) scans of n messages, and the local cloud crawls where SQS would not. Both
 now read the one attribute they need; GetQueueAttributes is unchanged.
+
+Also: ReceiveMessage iterates a queue's set of in-flight messages while another request thread adds
+to it ("Set changed size during iteration", a 500); it now iterates a copy, taken in one step.
 """
 
 from __future__ import annotations
@@ -47,7 +50,11 @@ def install() -> None:
         finally:
             _sending.depth -= 1
 
+    def pending_message_groups(self: Queue) -> set[str]:
+        return {m.group_id for m in self._pending_messages.copy() if m.group_id is not None}
+
     Queue.attributes = property(attributes)  # type: ignore[method-assign,assignment]
+    Queue.pending_message_groups = property(pending_message_groups)  # type: ignore[method-assign,assignment]
     SQSBackend.send_message = send_message  # type: ignore[method-assign]
     SQSBackend.is_message_valid_based_on_retention_period = _retention_ok  # type: ignore[method-assign]
     _installed = True
