@@ -7,7 +7,7 @@ SAM := $(CURDIR)/$(SAM_VENV)/bin/sam
 CHECKOV_VENV := .venv-checkov
 CHECKOV := $(CURDIR)/$(CHECKOV_VENV)/bin/checkov
 
-.PHONY: help venv demo local-cloud test test-unit test-e2e lint format template sam-build checkov bench bench-smoke clean
+.PHONY: help venv demo local-cloud test test-unit test-e2e lint format template sam-build checkov images bench bench-smoke clean
 
 help:
 	@echo "make demo         run the example workflow on the local cloud (no AWS account)"
@@ -15,6 +15,7 @@ help:
 	@echo "make checkov      the translated template through checkov (skips carry their reason)"
 	@echo "make local-cloud  keep a local cloud running and print how to point snakemake at it"
 	@echo "make test-unit    the fast in-process suite only"
+	@echo "make images       the job and coordinator images (docker/), from the project's wheel; needs a Docker engine"
 	@echo "make bench        both plugins side by side on the local cloud -> bench/RESULTS.md, bench/results.png"
 	@echo "make bench-smoke  a small version of the benchmark: prints figures, asserts nothing"
 	@echo "make chaos        the fault scenarios at 1,000 jobs on the local cloud -> bench/RELIABILITY.md"
@@ -51,6 +52,7 @@ local-cloud: venv
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/hadolint docker/*.Dockerfile
 
 format: venv
 	$(BIN)/ruff format .
@@ -71,8 +73,36 @@ test-unit: venv
 test: venv $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/hadolint docker/*.Dockerfile
 	SAM_CLI=$(SAM) CHECKOV=$(CHECKOV) $(BIN)/python -m tools.check_template --checkov --sam-build
 	$(BIN)/pytest tests
+
+# The images users push to ECR (docs/deploy-from-empty-account.md). The build context, build/images,
+# holds the project's wheel and docker/constraints.txt, so any OCI builder can use it too. Without a
+# Docker engine this fails (exit 1) after preparing that context: a later `docker push` must not
+# find stale images, and a deploy script must not carry on as if they had been built.
+DOCKER ?= docker
+PLATFORM ?= linux/amd64
+IMAGE_TAG ?= $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+JOB_IMAGE ?= aws-basic-batch-sls-job:$(IMAGE_TAG)
+COORDINATOR_IMAGE ?= aws-basic-batch-sls-coordinator:$(IMAGE_TAG)
+
+images: venv
+	rm -rf build/images
+	mkdir -p build/images/wheels
+	$(BIN)/pip wheel --quiet --no-deps --wheel-dir build/images/wheels .
+	cp docker/constraints.txt build/images/
+	@if ! $(DOCKER) info >/dev/null 2>&1; then \
+		echo "make images: no Docker engine answers ('$(DOCKER) info' failed), so no image was built." >&2; \
+		echo "  The build context is ready in build/images: build docker/job.Dockerfile and" >&2; \
+		echo "  docker/coordinator.Dockerfile (--build-arg PLUGIN_WHEEL=$$(ls build/images/wheels)) where an" >&2; \
+		echo "  engine runs, or run 'make images DOCKER=podman' with another client." >&2; \
+		exit 1; \
+	fi
+	$(DOCKER) build --platform $(PLATFORM) --file docker/job.Dockerfile --tag $(JOB_IMAGE) build/images
+	$(DOCKER) build --platform $(PLATFORM) --file docker/coordinator.Dockerfile \
+		--build-arg PLUGIN_WHEEL=$$(ls build/images/wheels) --tag $(COORDINATOR_IMAGE) build/images
+	@echo "built $(JOB_IMAGE) and $(COORDINATOR_IMAGE) for $(PLATFORM)"
 
 bench: venv
 	$(BIN)/python -m bench
