@@ -11,11 +11,13 @@ from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any
 
+import boto3
 import pytest
 
 from sls_contract import metric_names
 from sls_contract.recorder import Recorded
 from sls_contract.run_record import RUN_TERMINAL
+from sls_contract.runs import run_id_of
 from sls_contract.status import TERMINAL
 from sls_contract.submitter import Outcome
 from tests.support.cloud import properties, resource
@@ -467,3 +469,65 @@ def test_the_operating_guide_names_only_real_outputs_parameters_and_resources(
     assert outputs <= set(template["Outputs"])
     assert resources <= set(template["Resources"])
     assert parameters <= set(template["Parameters"])
+
+
+def test_a_started_run_is_counted_and_its_log_line_names_it(
+    aws: None, jobs_table: str, lambda_context: Any, capsys: Any, monkeypatch: Any
+) -> None:
+    sfn = boto3.client("stepfunctions")
+    definition = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}})
+    machine = sfn.create_state_machine(
+        name="coordinator", definition=definition, roleArn="arn:aws:iam::123456789012:role/sfn"
+    )["stateMachineArn"]
+    monkeypatch.setenv("STATE_MACHINE_ARN", machine)
+    app = load_handler("start_run")
+    try:
+        logs = log_lines(app)
+        event = {"source": "aws-basic-batch-sls", "detail-type": "Run Requested", "id": "e-1"}
+        event["detail"] = {"run_id": "run-10", "storage_prefix": "s3://data/run", "jobs": 5}
+        outcome = app.lambda_handler(event, lambda_context)
+    finally:
+        unload_handler(app)
+
+    assert outcome["started"] is True
+    assert emf(capsys.readouterr().out)[metric_names.RUN_STARTED] == 1
+    [line] = [json.loads(t) for t in logs.getvalue().splitlines() if "run trigger handled" in t]
+    assert line["correlation_id"] == "run-10"
+
+
+def test_a_finished_run_is_counted_once_by_its_status(
+    aws: None, jobs_table: str, batch_env: Any, lambda_context: Any, capsys: Any
+) -> None:
+    app = load_handler("run_lifecycle")
+    try:
+        logs = log_lines(app)
+        register = {
+            "action": "register",
+            "execution_arn": "arn:x:execution:m:run-11",
+            "input": {"run_id": "run-11"},
+        }
+        register["input"]["request"] = {"storage_prefix": "s3://data/run", "jobs": 5}
+        app.lambda_handler(register, lambda_context)
+        capsys.readouterr()
+        app.lambda_handler({"action": "succeeded", "run_id": "run-11"}, lambda_context)
+    finally:
+        unload_handler(app)
+
+    assert emf(capsys.readouterr().out)[metric_names.RUN_FINISHED["SUCCEEDED"]] == 1
+    lines = [json.loads(t) for t in logs.getvalue().splitlines() if "run lifecycle step" in t]
+    assert [line["correlation_id"] for line in lines] == ["run-11", "run-11"]
+
+
+@pytest.mark.parametrize(
+    ("event", "run_id"),
+    [
+        ({"action": "register", "input": {"run_id": "r-1"}}, "r-1"),
+        ({"action": "register", "input": {"request": {"run_id": "r-2"}}}, "r-2"),
+        ({"action": "failed", "execution_arn": "arn:aws:states:us-east-1:1:execution:m:r-3"}, "r-3"),
+        ({"detail-type": "Step Functions Execution Status Change", "detail": {"name": "r-4"}}, "r-4"),
+        ({"action": "nonsense"}, None),
+        ({}, None),
+    ],
+)
+def test_the_lifecycle_events_run_id_for_log_correlation(event: dict[str, Any], run_id: str | None) -> None:
+    assert run_id_of(event) == run_id
