@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from localcloud.cloud import LocalCloud
-from sls_contract import limits, stack_outputs
+from sls_contract import stack_outputs
 from sls_contract.record import JOB_ID_ENV, RUN_CONTROL_JOB_ID, RUN_ID_ENV, TABLE_ENV
 from sls_contract.run_record import RunStatus
 from sls_contract.run_store import RunStore
 from sls_contract.store import JobStore
 from sls_contract.submitter import UNPARSEABLE_RUN_ID
+from snakemake_executor_plugin_aws_basic_batch_sls.sender import sqs_batches
 
 from .cloud import chaos_cloud
 from .events_replay import events_queue_url
@@ -107,13 +108,12 @@ def event_inputs(table: str, run_id: str, live_run: str, count: int) -> list[tup
 
 def _send(cloud: LocalCloud, url: str, items: list[tuple[str, Sent]]) -> None:
     sqs = cloud.client("sqs")
-    for start in range(0, len(items), limits.SQS_SEND_BATCH_MAX):
-        chunk = items[start : start + limits.SQS_SEND_BATCH_MAX]
+    for chunk in sqs_batches([(sent, body) for body, sent in items]):
         response = sqs.send_message_batch(
-            QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": body} for i, (body, _) in enumerate(chunk)]
+            QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": body} for i, (_, body) in enumerate(chunk)]
         )
         for entry in response.get("Successful", []):
-            chunk[int(entry["Id"])][1].message_id = entry["MessageId"]
+            chunk[int(entry["Id"])][0].message_id = entry["MessageId"]
         if response.get("Failed"):
             raise RuntimeError(f"SendMessageBatch refused {response['Failed']}")
 

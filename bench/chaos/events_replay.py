@@ -14,9 +14,10 @@ from botocore.config import Config
 
 from localcloud.cloud import LocalCloud
 from localcloud.endpoint import REGION
-from sls_contract import limits, stack_outputs
+from sls_contract import stack_outputs
 from sls_contract.record import JOB_ID_ENV, RUN_ID_ENV, TABLE_ENV
 from sls_contract.store import JobStore
+from snakemake_executor_plugin_aws_basic_batch_sls.sender import sqs_batches
 
 from .batch_side import batch_jobs
 from .cloud import chaos_cloud
@@ -87,10 +88,9 @@ def events_queue_url(cloud: LocalCloud) -> str:
 
 def _send_all(cloud: LocalCloud, url: str, bodies: list[str]) -> None:
     sqs = cloud.client("sqs")
-    for start in range(0, len(bodies), limits.SQS_SEND_BATCH_MAX):
-        chunk = bodies[start : start + limits.SQS_SEND_BATCH_MAX]
+    for chunk in sqs_batches([(None, body) for body in bodies]):
         response = sqs.send_message_batch(
-            QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": body} for i, body in enumerate(chunk)]
+            QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": body} for i, (_, body) in enumerate(chunk)]
         )
         if response.get("Failed"):
             raise RuntimeError(f"SendMessageBatch refused {response['Failed']}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -12,6 +12,8 @@ from sls_contract.limits import SQS_MESSAGE_MAX_BYTES, SQS_SEND_BATCH_MAX
 from sls_contract.spec import JobSpec
 
 _PARTIAL_FAILURE_RETRIES = 3
+T = TypeVar("T")
+
 # Calls in flight at once: 1,000 jobs are 100 calls; one after the other they cost 100 round trips.
 # Below botocore's default connection pool (10), so no connection is opened and thrown away.
 SEND_CONCURRENCY = 8
@@ -21,8 +23,9 @@ class SpecTooLarge(ValueError):
     pass
 
 
-def _groups(bodies: Sequence[tuple[JobSpec, str]]) -> Iterator[list[tuple[JobSpec, str]]]:
-    group: list[tuple[JobSpec, str]] = []
+def sqs_batches(bodies: Sequence[tuple[T, str]]) -> Iterator[list[tuple[T, str]]]:
+    """(item, message body) pairs in SendMessageBatch-sized groups: at most 10 and 256 KiB a call."""
+    group: list[tuple[T, str]] = []
     size = 0
     for spec, body in bodies:
         length = len(body.encode())
@@ -73,7 +76,7 @@ def send_specs(sqs: Any, queue_url: str, encoded: Sequence[tuple[JobSpec, str]])
     """Send everything, up to SEND_CONCURRENCY calls at a time; returns {job_id: error} for the specs
     SQS refused or that could not be sent after retries. Never raises for one failed call: the
     other groups were sent and their jobs must be tracked."""
-    groups = list(_groups(encoded))
+    groups = list(sqs_batches(encoded))
     if len(groups) <= 1:  # nothing to overlap (and a pool of zero workers is an error)
         return _send_group(sqs, queue_url, groups[0]) if groups else {}
     failed: dict[str, str] = {}
