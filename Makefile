@@ -79,7 +79,7 @@ test: venv $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
 
 # The images users push to ECR (docs/deploy-from-empty-account.md). The build context, build/images,
 # holds the project's wheel and docker/constraints.txt, so any OCI builder can use it too. Without a
-# Docker engine this fails (exit 1) after preparing that context: a later `docker push` must not
+# Docker engine this fails (non-zero exit) after preparing that context: a later `docker push` must not
 # find stale images, and a deploy script must not carry on as if they had been built.
 DOCKER ?= docker
 PLATFORM ?= linux/amd64
