@@ -14,7 +14,7 @@ from ..harness import HERE
 from .bad_input import bad_inputs
 from .coordinator import coordinator_killed
 from .events_replay import event_permutations
-from .outcome import Outcome, render
+from .outcome import Outcome, load, render, save
 from .workloads import ctrl_c, dropped_events, duplicate_delivery, throttled_submit
 
 FULL_JOBS, SMOKE_JOBS = 1000, 30
@@ -60,11 +60,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--only", nargs="+", choices=sorted(SCENARIOS), help="run these scenarios only")
     parser.add_argument("--out", type=Path, default=HERE, help="where RELIABILITY.md goes")
+    parser.add_argument(
+        "--render", type=Path, metavar="OUTCOMES_JSON",
+        help="write the report from a previous run's outcomes.json instead of running anything",
+    )  # fmt: skip
     args = parser.parse_args(argv)
-    jobs = args.jobs or (SMOKE_JOBS if args.smoke else FULL_JOBS)
-    workdir = Path(tempfile.mkdtemp(prefix="chaos-"))
-    _say(f"work directory {workdir}")
-    outcomes = run(args.only or list(SCENARIOS), jobs, workdir)
+    if args.render:
+        jobs, outcomes = load(args.render)
+    else:
+        jobs = args.jobs or (SMOKE_JOBS if args.smoke else FULL_JOBS)
+        workdir = Path(tempfile.mkdtemp(prefix="chaos-"))
+        _say(f"work directory {workdir}")
+        outcomes = run(args.only or list(SCENARIOS), jobs, workdir)
+        raw = workdir / "outcomes.json"
+        save(raw, jobs, outcomes)
+        _say(f"raw outcomes in {raw} (re-render: python -m bench.chaos --render FILE)")
     report = render(outcomes, jobs, smoke=args.smoke)
     print(report)
     if not args.smoke and not args.only:

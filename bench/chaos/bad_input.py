@@ -249,8 +249,8 @@ def bad_inputs(n: int, workdir: Path) -> Outcome:
         name="malformed, oversized, deeply nested and key-injecting inputs",
         fault="bad specs on the jobs queue, bad state-change events on the events queue, bad run requests by "
         "event and by upload",
-        target="a FAILED record with a readable reason for each, no handler crash, no dead letter, nothing "
-        "submitted, no run changed",
+        target="a FAILED record with a readable reason for every input that names a job or run it may write "
+        "(see below for the others), no handler crash, no dead letter, nothing submitted, no run changed",
         passed=passed,
         measured=f"{len(sent) + len(triggers) - len(missing) - len(requests_missing):,} of "
         f"{len(sent) + len(triggers):,} inputs handled as targeted; {crashes} crashes, {dead} dead letters, "
