@@ -1,6 +1,7 @@
 """Batch "Batch Job State Change" events (buffered in SQS) -> conditional updates of job records."""
 
 import time
+from functools import partial
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics
@@ -24,11 +25,10 @@ metrics = Metrics()
 metrics.set_default_dimensions(**{metric_names.STACK_DIMENSION: settings.stack_name})
 processor = BatchProcessor(event_type=EventType.SQS)
 store = JobStore(boto3.client("dynamodb"), settings.jobs_table_name, settings.record_ttl_days)
-current = EventBatch()
 
 
-def record_handler(record: SQSRecord) -> None:
-    result = current.record(store, record.message_id, record.body)
+def record_handler(record: SQSRecord, delivery: EventBatch) -> None:
+    result = delivery.record(store, record.message_id, record.body)
     logger.set_correlation_id(result.keys[0] if result.keys else None)
     logger.info(
         "state change handled",
@@ -48,14 +48,16 @@ def record_handler(record: SQSRecord) -> None:
 @logger.inject_lambda_context
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    global current
     # Parse the whole delivery first, so a job's events but its latest cost no write.
     # A malformed record is left out here and fails on its own in record_handler.
-    current = EventBatch.of(
+    delivery = EventBatch.of(
         (r["messageId"], r["body"])
         for r in event.get("Records", [])
         if isinstance(r, dict) and isinstance(r.get("messageId"), str) and isinstance(r.get("body"), str)
     )
     return process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
+        event=event,
+        record_handler=partial(record_handler, delivery=delivery),
+        processor=processor,
+        context=context,
     )

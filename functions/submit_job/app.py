@@ -36,13 +36,9 @@ submitter = Submitter(
     JobDefinitions(batch, settings.derived_job_definition_prefix),
     stack_name=settings.stack_name,
 )
-_RECORD_KEYS = ("run_id", "job_id", "rule")
 
 
 def record_handler(record: SQSRecord) -> None:
-    # Keys appended for the previous record of the batch must not label this one's log lines.
-    logger.remove_keys(list(_RECORD_KEYS))
-    logger.set_correlation_id(None)
     try:
         spec = parse_job_spec(record.body)
     except InvalidJobSpec as exc:
@@ -50,14 +46,16 @@ def record_handler(record: SQSRecord) -> None:
         logger.error("rejected job spec", extra={"keys": keys, "reason": str(exc)})
         metrics.add_metric(name=metric_names.SPEC_REJECTED, unit=MetricUnit.Count, value=1)
         return
-    logger.set_correlation_id(spec.run_id)
-    logger.append_keys(run_id=spec.run_id, job_id=spec.job_id, rule=spec.rule)
     last = int(record.attributes.approximate_receive_count) >= settings.submit_max_receive_count
-    result = submitter.submit(spec, last_delivery=last)
-    logger.info(
-        "job spec handled",
-        extra={"outcome": result.outcome, "batch_job_id": result.batch_job_id, "reason": result.reason},
-    )
+    # The job's keys label this record's log lines only, not the next record's of the batch.
+    with logger.append_context_keys(
+        correlation_id=spec.run_id, run_id=spec.run_id, job_id=spec.job_id, rule=spec.rule
+    ):
+        result = submitter.submit(spec, last_delivery=last)
+        logger.info(
+            "job spec handled",
+            extra={"outcome": result.outcome, "batch_job_id": result.batch_job_id, "reason": result.reason},
+        )
     metrics.add_metric(name=metric_names.SPEC_OUTCOMES[result.outcome], unit=MetricUnit.Count, value=1)
     sent_ms = str(record.attributes.get("SentTimestamp") or "")  # epoch ms, as SQS gives it
     if result.outcome == Outcome.SUBMITTED and sent_ms.isdigit():
@@ -75,8 +73,6 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     finally:
         # One fresh cancel read for the whole delivery, after its last SubmitJob.
         recheck = submitter.recheck_cancels()
-        logger.remove_keys(list(_RECORD_KEYS))
-        logger.set_correlation_id(None)
         if recheck.terminated or recheck.errors:
             logger.warning(
                 "run cancelled during submission: jobs terminated",
