@@ -52,11 +52,6 @@ class BatchRuntime:
     def work_root(self) -> str:
         return str(self.engine.work_root)
 
-    def job_status(self, job_id: str) -> str | None:
-        with self.engine.lock:
-            record = self.engine.records.get(job_id)
-            return record.status if record else None
-
     def running_pids(self) -> list[int]:
         """Process ids of the attempts that are running now (for tests and diagnostics)."""
         with self.engine.lock:

@@ -39,7 +39,3 @@ _ATTEMPT_WEIGHT = 10
 def progress(status: JobStatus, finished_attempts: int = 0) -> int:
     """A number that only grows over a job's life; a state with a lower number is stale."""
     return finished_attempts * _ATTEMPT_WEIGHT + _RANK[status]
-
-
-def is_terminal(status: str) -> bool:
-    return status in TERMINAL

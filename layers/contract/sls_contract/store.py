@@ -399,7 +399,3 @@ class JobStore:
             if "LastEvaluatedKey" not in response:
                 return records
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-
-
-def active_batch_job_ids(records: Iterable[JobRecord]) -> list[str]:
-    return [r.batch_job_id for r in records if r.batch_job_id and r.status not in TERMINAL]
