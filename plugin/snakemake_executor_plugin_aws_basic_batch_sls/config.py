@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -68,14 +67,19 @@ def service_endpoint_env(client: Any) -> str:
     return "AWS_ENDPOINT_URL_" + client.meta.service_model.service_id.replace(" ", "_").upper()
 
 
+def read_stack_outputs(clients: Clients, stack: str) -> dict[str, str]:
+    """The stack's Outputs by key, for the plugin and the CLI; each words AWS errors its own way."""
+    stacks = clients("cloudformation").describe_stacks(StackName=stack)["Stacks"]
+    return {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+
+
 def _stack_outputs(clients: Clients, stack: str) -> dict[str, str]:
     try:
-        stacks = clients("cloudformation").describe_stacks(StackName=stack)["Stacks"]
+        return read_stack_outputs(clients, stack)
     except (ClientError, BotoCoreError) as exc:
         raise WorkflowError(
             f"cannot read the stack {stack!r}: {describe_aws_error(exc, SETTING_PREFIX)}"
         ) from exc
-    return {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
 
 
 def _parse_secrets(text: str | None) -> tuple[Secret, ...]:
@@ -161,7 +165,3 @@ def check_reachable(plane: ControlPlane, clients: Clients) -> None:
             f"cannot use the jobs table {plane.jobs_table} ({exc}); check {SETTING_PREFIX}jobs-table / "
             f"{SETTING_PREFIX}stack and that your credentials allow dynamodb:Query on it"
         ) from exc
-
-
-def dumps_secrets(secrets: tuple[Secret, ...]) -> str:
-    return json.dumps([s.model_dump() for s in secrets])

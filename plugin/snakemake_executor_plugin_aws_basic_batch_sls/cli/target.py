@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 from sls_contract import stack_outputs
 
 from .. import coordinator_mode
-from ..config import Clients
+from ..config import Clients, read_stack_outputs
 from .errors import CliError
 
 DEFAULT_STACK = "aws-basic-batch-sls"  # samconfig.toml's stack_name and the local cloud's
@@ -38,7 +38,7 @@ class Target:
 
 def _outputs(clients: Clients, stack: str) -> dict[str, str]:
     try:
-        stacks = clients("cloudformation").describe_stacks(StackName=stack)["Stacks"]
+        return read_stack_outputs(clients, stack)
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") == "ValidationError":
             region = clients.session.region_name
@@ -47,7 +47,6 @@ def _outputs(clients: Clients, stack: str) -> dict[str, str]:
                 "SNAKEMAKE_AWS_BASIC_BATCH_SLS_STACK) and check --region"
             ) from exc
         raise
-    return {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
 
 
 def resolve_target(stack: str, region: str | None, endpoint_url: str | None) -> Target:
