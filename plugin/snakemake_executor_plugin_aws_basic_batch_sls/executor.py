@@ -39,6 +39,7 @@ from .messages import failed_rules, failure_message
 from .overdue import settle_overdue
 from .own_run import OwnRun
 from .resources import Defaults, ResourceError, build_spec, distinct, spec_fields, static_problems
+from .run_id import new_run_id
 from .sender import SpecTooLarge, encode, send_specs
 from .status_reader import StatusReader
 from .storage_outputs import (
@@ -76,10 +77,6 @@ def _planned_rules(workflow: Any) -> list[tuple[str, dict[str, Any]]]:
         }
         planned.append((rule.name, static))
     return planned
-
-
-def new_run_id() -> str:
-    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + uuid.uuid4().hex[:8]
 
 
 class Executor(RemoteExecutor):

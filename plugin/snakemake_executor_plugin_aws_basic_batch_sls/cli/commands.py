@@ -22,7 +22,7 @@ from sls_contract.run_request import (
 from sls_contract.run_store import RunStore, job_counts
 from sls_contract.store import JobStore
 
-from ..executor import new_run_id
+from ..run_id import new_run_id
 from .errors import CliError
 from .logs import find_job, job_log
 from .tables import format_counts, jobs_table, run_details, runs_table, sort_jobs
