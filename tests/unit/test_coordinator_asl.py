@@ -10,6 +10,7 @@ from pathlib import Path
 import boto3
 import pytest
 
+from sls_contract.run_request import EVENT_SOURCE, RUN_FAILED, RUN_SUCCEEDED
 from tools.check_template import REPO_ROOT, load_template
 
 ASL = REPO_ROOT / "statemachine" / "coordinator.asl.json"
@@ -44,12 +45,37 @@ def test_statelint_finds_nothing():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def _substitutions() -> dict:
+    return load_template(REPO_ROOT / "template.yaml")["Resources"]["CoordinatorStateMachine"]["Properties"][
+        "DefinitionSubstitutions"
+    ]
+
+
 def test_every_placeholder_has_a_substitution_and_back():
     placeholders = set(re.findall(r"\$\{(\w+)\}", ASL.read_text()))
-    substitutions = load_template(REPO_ROOT / "template.yaml")["Resources"]["CoordinatorStateMachine"][
-        "Properties"
-    ]["DefinitionSubstitutions"]
-    assert placeholders == set(substitutions)
+    assert placeholders == set(_substitutions())
+
+
+def test_the_events_the_machine_puts_are_the_contract_s_names(machine):
+    # GIVEN the substitutions that name the events the coordinator puts
+    substitutions = _substitutions()
+
+    # THEN they are the contract's constants, which the lifecycle function and the CLI match on
+    assert (
+        substitutions["EventSource"],
+        substitutions["RunSucceededDetailType"],
+        substitutions["RunFailedDetailType"],
+    ) == (EVENT_SOURCE, RUN_SUCCEEDED, RUN_FAILED)
+    # AND no state puts a detail type or source except through them
+    puts = [
+        entry
+        for state in machine["States"].values()
+        for entry in state.get("Parameters", {}).get("Entries", [])
+    ]
+    assert puts and {(e["Source"], e["DetailType"]) for e in puts} <= {
+        ("${EventSource}", "${RunSucceededDetailType}"),
+        ("${EventSource}", "${RunFailedDetailType}"),
+    }
 
 
 def test_every_retried_or_caught_error_name_exists(machine):
