@@ -19,6 +19,7 @@ for _path in (REPO_ROOT, CONTRACT_DIR):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
+from localcloud.sam_template import translate_template  # noqa: E402
 from tests.support.cloud import (  # noqa: E402
     REGION,
     BatchEnv,
@@ -28,7 +29,6 @@ from tests.support.cloud import (  # noqa: E402
     create_queue_with_dlq,
 )
 from tests.support.handlers import load_handler, unload_handler  # noqa: E402
-from tools.check_template import translate_template  # noqa: E402
 
 JOBS_TABLE = "test-jobs-table"
 STACK_NAME = "test-stack"

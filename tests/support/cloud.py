@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from tools.check_template import DUMMY_ACCOUNT
+from localcloud.sam_template import DUMMY_ACCOUNT
 
 REGION = "us-east-1"
 

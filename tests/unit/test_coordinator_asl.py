@@ -10,8 +10,8 @@ from pathlib import Path
 import boto3
 import pytest
 
+from localcloud.sam_template import REPO_ROOT, load_template
 from sls_contract.run_request import EVENT_SOURCE, RUN_FAILED, RUN_SUCCEEDED
-from tools.check_template import REPO_ROOT, load_template
 
 ASL = REPO_ROOT / "statemachine" / "coordinator.asl.json"
 CLEANUP = "RecordFailure"

@@ -11,10 +11,10 @@ from typing import Any
 import boto3
 import pytest
 
+from localcloud.sam_template import load_template
 from sls_contract.run_request import parse_run_request
 from snakemake_executor_plugin_aws_basic_batch_sls import ExecutorSettings
 from tests.support.handlers import REPO_ROOT
-from tools.check_template import load_template
 
 GUIDE = (REPO_ROOT / "docs" / "deploy-from-empty-account.md").read_text(encoding="utf-8")
 INFRA_PATH = REPO_ROOT / "examples" / "batch-infra.yaml"

@@ -9,12 +9,12 @@ from typing import Any
 import boto3
 import pytest
 
+from localcloud.sam_template import load_template
 from sls_contract import events, record, run_record, stack_outputs, tags
 from sls_contract.settings import FunctionSettings
 from sls_contract.submitter import CLAIM_LEASE_SECONDS
 from tests.support.cloud import function_environment, parameter_default, properties, resource
 from tests.support.handlers import REPO_ROOT
-from tools.check_template import load_template
 
 FUNCTIONS = {"SubmitFunction": "submit_job", "RecordFunction": "record_state"}
 QUEUE_OF_FUNCTION = {"SubmitFunction": "JobsQueue", "RecordFunction": "StateEventsQueue"}
