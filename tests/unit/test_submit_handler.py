@@ -4,54 +4,24 @@ from __future__ import annotations
 
 import io
 import json
-import time
-from types import ModuleType, SimpleNamespace
+from types import ModuleType
 from typing import Any
 
 import boto3
 import pytest
-from botocore.awsrequest import AWSResponse
-from botocore.exceptions import ClientError
 
-import sls_contract.store as store_module
-from sls_contract.record import RUN_CONTROL_JOB_ID, JobRecord
+from sls_contract.record import RUN_CONTROL_JOB_ID
 from sls_contract.run_record import RunStatus
 from sls_contract.run_store import RunStore
 from sls_contract.status import JobStatus
 from sls_contract.submit_request import build_submit_job_request
-from sls_contract.submitter import CANCEL_CHECK_REUSE_SECONDS, CLAIM_LEASE_SECONDS, UNPARSEABLE_RUN_ID
-from tests.support.aws_calls import error_response, fail_first, ok_response, on_call, record_calls
-from tests.support.cloud import BatchEnv, properties
-from tests.support.events import sqs_event, sqs_record
+from sls_contract.submitter import UNPARSEABLE_RUN_ID
+from tests.support.aws_calls import record_calls
+from tests.support.cloud import BatchEnv
+from tests.support.events import sqs_record
 from tests.support.handlers import load_handler, unload_handler
-from tests.support.specs import PARAMETER_ARN, SECRET_ARN, full_spec, minimal_spec, model
-
-THROTTLED = ("TooManyRequestsException", "Too Many Requests", 429)
-
-
-def spec_on(batch_env: BatchEnv, **overrides: Any) -> dict[str, Any]:
-    return minimal_spec(
-        **{"job_queue": batch_env.job_queue, "job_definition": batch_env.job_definition, **overrides}
-    )
-
-
-def deliver(app: ModuleType, context: Any, *records: dict[str, Any]) -> dict[str, Any]:
-    return app.lambda_handler(sqs_event(*records), context)
-
-
-def message(spec: dict[str, Any], message_id: str = "msg-1", receive_count: int = 1) -> dict[str, Any]:
-    return sqs_record(json.dumps(spec), message_id, receive_count)
-
-
-def record_of(app: ModuleType, run_id: str = "run-1", job_id: str = "job-00000001") -> JobRecord:
-    return app.store.get_records(run_id, [job_id])[job_id]
-
-
-def batch_jobs(batch_env: BatchEnv) -> list[dict[str, Any]]:
-    batch = boto3.client("batch")
-    summaries = batch.list_jobs(jobQueue=batch_env.job_queue, filters=[{"name": "JOB_NAME", "values": ["*"]}])
-    ids = [job["jobId"] for job in summaries["jobSummaryList"]]
-    return batch.describe_jobs(jobs=ids)["jobs"] if ids else []
+from tests.support.specs import PARAMETER_ARN, SECRET_ARN, full_spec, model
+from tests.support.submit_handler import batch_jobs, deliver, message, record_of, spec_on
 
 
 def test_one_message_makes_one_batch_job_with_exactly_the_specs_request(
@@ -135,87 +105,6 @@ def test_a_terminal_record_is_never_submitted(
         JobStatus.FAILED,
         "failed earlier",
     )
-
-
-def test_throttling_returns_the_message_releases_the_claim_and_a_redelivery_submits_once(
-    submit_app: ModuleType, batch_env: BatchEnv, lambda_context: Any
-) -> None:
-    # GIVEN Batch throttles the first SubmitJob
-    sent = record_calls(submit_app.batch, "SubmitJob")
-    fail_first(submit_app.batch, "SubmitJob", 1, *THROTTLED)
-    throttled = spec_on(batch_env, job_id="job-throttled")
-    fine = spec_on(batch_env, job_id="job-fine0000")
-
-    # WHEN a batch holds the throttled spec and another one
-    response = deliver(submit_app, lambda_context, message(throttled, "msg-t"), message(fine, "msg-f"))
-
-    # THEN only the throttled message goes back to the queue, and its claim is released
-    assert response == {"batchItemFailures": [{"itemIdentifier": "msg-t"}]}
-    record = record_of(submit_app, job_id="job-throttled")
-    assert (record.status, record.claimed_at, record.claim_token, record.batch_job_id) == (
-        JobStatus.SUBMITTING,
-        None,
-        None,
-        None,
-    )
-    assert record_of(submit_app, job_id="job-fine0000").status == JobStatus.SUBMITTED
-
-    # WHEN SQS redelivers it (at once: no lease to wait for)
-    assert deliver(submit_app, lambda_context, message(throttled, "msg-t", receive_count=2)) == {
-        "batchItemFailures": []
-    }
-
-    # THEN it is submitted exactly once more
-    assert [body["jobName"] for body in sent] == ["snakemake-bwa_map-1"] * 3
-    assert [body["containerOverrides"]["environment"][0]["value"] for body in sent] == [
-        "job-throttled",
-        "job-fine0000",
-        "job-throttled",
-    ]
-    assert len(batch_jobs(batch_env)) == 2
-    assert record_of(submit_app, job_id="job-throttled").status == JobStatus.SUBMITTED
-
-
-def test_a_batch_of_only_throttled_messages_fails_the_invocation(
-    submit_app: ModuleType, batch_env: BatchEnv, lambda_context: Any
-) -> None:
-    # Powertools raises when every record failed; Lambda then returns the whole batch to the queue.
-    from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
-
-    fail_first(submit_app.batch, "SubmitJob", 1, *THROTTLED)
-
-    with pytest.raises(BatchProcessingError):
-        deliver(submit_app, lambda_context, message(spec_on(batch_env)))
-
-    assert record_of(submit_app).claimed_at is None
-
-
-def test_throttling_on_the_last_allowed_receive_records_failed(
-    submit_app: ModuleType, batch_env: BatchEnv, lambda_context: Any
-) -> None:
-    fail_first(submit_app.batch, "SubmitJob", 1, *THROTTLED)
-    last = submit_app.settings.submit_max_receive_count
-
-    response = deliver(submit_app, lambda_context, message(spec_on(batch_env), receive_count=last))
-
-    assert response == {"batchItemFailures": []}
-    record = record_of(submit_app)
-    assert (record.status, record.status_reason) == (
-        JobStatus.FAILED,
-        "gave up after the queue's last delivery: SubmitJob snakemake-bwa_map-1: "
-        "TooManyRequestsException: Too Many Requests",
-    )
-
-
-def test_a_server_error_is_retried_like_throttling(
-    submit_app: ModuleType, batch_env: BatchEnv, lambda_context: Any
-) -> None:
-    fail_first(submit_app.batch, "SubmitJob", 1, "ServerException", "internal error", 500)
-    fine = spec_on(batch_env, job_id="job-fine0000")
-
-    response = deliver(submit_app, lambda_context, message(spec_on(batch_env)), message(fine, "msg-f"))
-
-    assert response == {"batchItemFailures": [{"itemIdentifier": "msg-1"}]}
 
 
 @pytest.mark.parametrize(
@@ -373,142 +262,6 @@ def test_fargate_with_a_valid_pair_is_submitted(
     assert record_of(submit_app).status == JobStatus.SUBMITTED
 
 
-def test_a_cancelled_run_is_never_submitted(
-    submit_app: ModuleType, batch_env: BatchEnv, lambda_context: Any
-) -> None:
-    submit_app.store.request_cancel("run-1", "user pressed ctrl-c")
-    sent = record_calls(submit_app.batch, "SubmitJob")
-
-    assert deliver(submit_app, lambda_context, message(spec_on(batch_env))) == {"batchItemFailures": []}
-
-    assert sent == []
-    assert (record_of(submit_app).status, record_of(submit_app).status_reason) == (
-        JobStatus.FAILED,
-        "cancelled before submission: user pressed ctrl-c",
-    )
-
-
-def test_a_cancel_arriving_during_submit_job_terminates_the_new_job(
-    submit_app: ModuleType, batch_env: BatchEnv, lambda_context: Any
-) -> None:
-    # GIVEN the run is cancelled while SubmitJob is on its way to Batch
-    def cancel_meanwhile(_body: dict[str, Any]) -> None:
-        submit_app.store.request_cancel("run-1", "user pressed ctrl-c")
-
-    on_call(submit_app.batch, "SubmitJob", cancel_meanwhile)
-    terminated: list[dict[str, Any]] = []
-
-    def terminate(body: dict[str, Any]) -> Any:
-        terminated.append(body)
-        return ok_response({"successful": body["jobs"], "errors": []})
-
-    on_call(submit_app.batch, "TerminateJobs", terminate)
-
-    # WHEN the spec is submitted
-    assert deliver(submit_app, lambda_context, message(spec_on(batch_env))) == {"batchItemFailures": []}
-
-    # THEN the job it made is terminated with the cancel's reason
-    record = record_of(submit_app)
-    assert record.batch_job_id is not None
-    assert terminated == [{"jobs": [record.batch_job_id], "reason": "user pressed ctrl-c"}]
-
-
-def test_a_batch_of_one_runs_specs_reads_the_cancel_mark_twice_in_all(
-    submit_app: ModuleType, batch_env: BatchEnv, lambda_context: Any
-) -> None:
-    # GIVEN three specs of one run in one batch
-    reads = record_calls(submit_app.store.client, "BatchGetItem")
-    specs = [spec_on(batch_env, job_id=f"job-{i:08d}", job_name=f"snakemake-bwa_map-{i}") for i in range(3)]
-
-    # WHEN they are submitted
-    response = deliver(submit_app, lambda_context, *(message(s, f"msg-{i}") for i, s in enumerate(specs)))
-
-    # THEN the first was checked before SubmitJob (the others reuse that "not cancelled" read made
-    # moments earlier), and all three once more together after the last SubmitJob
-    assert response == {"batchItemFailures": []}
-    assert len(batch_jobs(batch_env)) == 3
-    assert len(reads) == 2
-    assert sorted(
-        key["run_id"]["S"] for key in reads[-1]["RequestItems"][submit_app.store.table_name]["Keys"]
-    ) == ["run-1"]
-
-
-def test_a_cancel_during_a_delivery_terminates_only_the_cancelled_runs_jobs(
-    submit_app: ModuleType, batch_env: BatchEnv, lambda_context: Any
-) -> None:
-    # GIVEN a delivery with a spec of run-1 then one of run-2, and run-1 cancelled while the second
-    # spec's SubmitJob is on its way (after run-1's spec was checked and submitted)
-    sent = record_calls(submit_app.batch, "SubmitJob")
-
-    def cancel_run_1_at_second_submit(_body: dict[str, Any]) -> None:
-        if len(sent) == 2:
-            submit_app.store.request_cancel("run-1", "user pressed ctrl-c")
-
-    on_call(submit_app.batch, "SubmitJob", cancel_run_1_at_second_submit)
-    terminated: list[dict[str, Any]] = []
-    on_call(
-        submit_app.batch,
-        "TerminateJobs",
-        lambda body: terminated.append(body) or ok_response({"successful": body["jobs"], "errors": []}),
-    )
-    run_1 = spec_on(batch_env, run_id="run-1", job_id="job-00000001")
-    run_2 = spec_on(batch_env, run_id="run-2", job_id="job-00000002", job_name="snakemake-bwa_map-2")
-
-    # WHEN the delivery is handled
-    response = deliver(submit_app, lambda_context, message(run_1, "msg-1"), message(run_2, "msg-2"))
-
-    # THEN both were submitted, and the recheck after the delivery terminates run-1's job only
-    assert response == {"batchItemFailures": []}
-    assert len(sent) == 2
-    run_1_job = record_of(submit_app, "run-1", "job-00000001").batch_job_id
-    assert terminated == [{"jobs": [run_1_job], "reason": "user pressed ctrl-c"}]
-    assert record_of(submit_app, "run-2", "job-00000002").status == JobStatus.SUBMITTED
-
-
-def test_a_cancel_landing_after_a_reused_read_still_terminates_the_job(
-    submit_app: ModuleType, batch_env: BatchEnv, lambda_context: Any
-) -> None:
-    # GIVEN one spec of the run submitted (its "not cancelled" read is fresh), then the run cancelled
-    deliver(submit_app, lambda_context, message(spec_on(batch_env)))
-    submit_app.store.request_cancel("run-1", "user pressed ctrl-c")
-    terminated: list[dict[str, Any]] = []
-
-    def terminate(body: dict[str, Any]) -> Any:
-        terminated.append(body)
-        return ok_response({"successful": body["jobs"], "errors": []})
-
-    on_call(submit_app.batch, "TerminateJobs", terminate)
-
-    # WHEN the next spec of the run arrives at once (the check before SubmitJob reuses that read)
-    second = spec_on(batch_env, job_id="job-00000002", job_name="snakemake-bwa_map-2")
-    assert deliver(submit_app, lambda_context, message(second, "msg-2")) == {"batchItemFailures": []}
-
-    # THEN the read after SubmitJob sees the cancel and the new job is terminated
-    record = record_of(submit_app, job_id="job-00000002")
-    assert record.batch_job_id is not None
-    assert terminated == [{"jobs": [record.batch_job_id], "reason": "user pressed ctrl-c"}]
-
-
-def test_a_stale_not_cancelled_read_is_not_reused(
-    submit_app: ModuleType, batch_env: BatchEnv, lambda_context: Any
-) -> None:
-    # GIVEN a spec submitted, the run cancelled, and more than the reuse window gone by
-    now = [1000.0]
-    submit_app.submitter._clock = lambda: now[0]
-    deliver(submit_app, lambda_context, message(spec_on(batch_env)))
-    submit_app.store.request_cancel("run-1", "user pressed ctrl-c")
-    now[0] += CANCEL_CHECK_REUSE_SECONDS
-    sent = record_calls(submit_app.batch, "SubmitJob")
-
-    # WHEN the next spec of the run arrives
-    second = spec_on(batch_env, job_id="job-00000002", job_name="snakemake-bwa_map-2")
-    assert deliver(submit_app, lambda_context, message(second, "msg-2")) == {"batchItemFailures": []}
-
-    # THEN it is checked afresh and never submitted
-    assert sent == []
-    assert record_of(submit_app, job_id="job-00000002").status == JobStatus.FAILED
-
-
 def test_log_lines_of_a_record_carry_only_that_records_keys(
     submit_app: ModuleType, batch_env: BatchEnv, lambda_context: Any
 ) -> None:
@@ -529,66 +282,6 @@ def test_log_lines_of_a_record_carry_only_that_records_keys(
     assert lines["rejected job spec"]["keys"] == [UNPARSEABLE_RUN_ID, "msg-broken"]
 
 
-def test_a_claim_left_by_a_dead_invocation_does_not_strand_the_redelivered_spec(
-    submit_app: ModuleType,
-    batch_env: BatchEnv,
-    lambda_context: Any,
-    template: dict[str, Any],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # GIVEN an invocation claimed the spec and died before SubmitJob (timeout, OOM, DynamoDB error)
-    spec = spec_on(batch_env)
-    start = time.time()
-    monkeypatch.setattr(store_module, "time", SimpleNamespace(time=lambda: start))
-    assert submit_app.store.claim(model(spec), "dead-invocation", CLAIM_LEASE_SECONDS)
-    sent = record_calls(submit_app.batch, "SubmitJob")
-
-    # WHEN SQS redelivers the message once its visibility timeout has passed
-    visibility = properties(template, "JobsQueue")["VisibilityTimeout"]
-    monkeypatch.setattr(store_module, "time", SimpleNamespace(time=lambda: start + visibility))
-    assert deliver(submit_app, lambda_context, message(spec, receive_count=2)) == {"batchItemFailures": []}
-
-    # THEN the redelivery submits it (a DUPLICATE outcome would delete the only message of the spec)
-    assert len(sent) == 1
-    assert record_of(submit_app).status == JobStatus.SUBMITTED
-
-
-def test_a_failed_recheck_fails_the_invocation_and_the_next_one_covers_its_jobs(
-    submit_app: ModuleType, batch_env: BatchEnv, lambda_context: Any
-) -> None:
-    # GIVEN the cancel marks cannot be read once the spec was submitted
-    failing = [False]
-    on_call(
-        submit_app.store.client,
-        "BatchGetItem",
-        lambda _body: error_response("InternalServerError", "try again", 500) if failing[0] else None,
-    )
-    on_call(submit_app.batch, "SubmitJob", lambda _body: failing.__setitem__(0, True))
-
-    # WHEN a spec is delivered, THEN the invocation fails (SQS will deliver the batch again)
-    with pytest.raises(ClientError):
-        deliver(submit_app, lambda_context, message(spec_on(batch_env)))
-    failing[0] = False
-    first_job = record_of(submit_app).batch_job_id
-    assert first_job is not None
-
-    # AND the next delivery's recheck covers that job as well: the run is cancelled meanwhile, the
-    # next spec passes the check before SubmitJob (a "not cancelled" read moments old), and then both
-    # jobs are terminated
-    submit_app.store.request_cancel("run-1", "user pressed ctrl-c")
-    terminated: list[dict[str, Any]] = []
-    on_call(
-        submit_app.batch,
-        "TerminateJobs",
-        lambda body: terminated.append(body) or ok_response({"successful": body["jobs"], "errors": []}),
-    )
-    on_call(submit_app.batch, "SubmitJob", lambda _body: failing.__setitem__(0, False))  # reads work now
-    second = spec_on(batch_env, job_id="job-00000002", job_name="snakemake-bwa_map-2")
-    assert deliver(submit_app, lambda_context, message(second, "msg-2")) == {"batchItemFailures": []}
-    second_job = record_of(submit_app, job_id="job-00000002").batch_job_id
-    assert terminated == [{"jobs": [first_job, second_job], "reason": "user pressed ctrl-c"}]
-
-
 def test_a_spec_whose_job_id_names_the_runs_control_item_is_recorded_under_its_message_id(
     submit_app: ModuleType, batch_env: BatchEnv, lambda_context: Any, dynamodb: Any
 ) -> None:
@@ -602,64 +295,6 @@ def test_a_spec_whose_job_id_names_the_runs_control_item_is_recorded_under_its_m
     assert runs.get("run-1").status == RunStatus.RUNNING  # was: FAILED, by a write onto '#run'
     record = record_of(submit_app, UNPARSEABLE_RUN_ID, "msg-inject")
     assert record.status == JobStatus.FAILED and "job_id" in record.status_reason
-
-
-def test_a_spec_whose_dead_claimant_already_made_the_job_is_not_submitted_again(
-    submit_app: ModuleType, batch_env: BatchEnv, lambda_context: Any, dynamodb: Any
-) -> None:
-    # GIVEN a delivery that claimed the spec, called SubmitJob, and died before recording the job id
-    spec = spec_on(batch_env)
-    submit_app.store.claim(model(spec), "dead-delivery", CLAIM_LEASE_SECONDS)
-    made = boto3.client("batch").submit_job(
-        jobName=spec["job_name"], jobQueue=batch_env.job_queue, jobDefinition=batch_env.job_definition
-    )
-    dynamodb.update_item(  # ... and its lease ran out
-        TableName=submit_app.settings.jobs_table_name,
-        Key={"run_id": {"S": spec["run_id"]}, "job_id": {"S": spec["job_id"]}},
-        UpdateExpression="SET claimed_at = :old",
-        ExpressionAttributeValues={":old": {"N": str(int(time.time()) - CLAIM_LEASE_SECONDS - 1)}},
-    )
-    submits = record_calls(submit_app.batch, "SubmitJob")
-
-    # WHEN the message is delivered again
-    assert deliver(submit_app, lambda_context, message(spec, receive_count=2)) == {"batchItemFailures": []}
-
-    # THEN the job is found by its name and recorded: no second Batch job
-    assert submits == []
-    assert record_of(submit_app).batch_job_id == made["jobId"]
-
-
-def test_a_submit_job_retried_after_a_server_error_that_made_a_job_keeps_one(
-    submit_app: ModuleType, batch_env: BatchEnv, lambda_context: Any
-) -> None:
-    # GIVEN Batch makes the job on the first SubmitJob but answers 500 (botocore then retries)
-    spec = spec_on(batch_env)
-    made: list[str] = []
-
-    def processed_then_500(request: Any, **_: Any) -> Any:
-        if made:
-            return None  # the retry reaches (moto) Batch
-        made.append(boto3.client("batch").submit_job(**json.loads(request.body))["jobId"])
-        body = json.dumps({"__type": "ServerException", "message": "internal error"}).encode()
-        return AWSResponse(request.url, 500, {}, SimpleNamespace(stream=lambda: [body]))
-
-    # at the HTTP layer (before-send, ahead of moto), so botocore's own retries see the 500
-    submit_app.batch.meta.events.register_first("before-send.batch.SubmitJob", processed_then_500)
-    terminated: list[dict[str, Any]] = []  # moto in-process has no TerminateJobs: answer it here
-    on_call(
-        submit_app.batch,
-        "TerminateJobs",
-        lambda body: terminated.append(body) or ok_response({"successful": body["jobs"], "errors": []}),
-    )
-
-    assert deliver(submit_app, lambda_context, message(spec)) == {"batchItemFailures": []}
-
-    # THEN the job the retry made is recorded and the first one is terminated as its duplicate
-    kept = record_of(submit_app).batch_job_id
-    assert kept and kept != made[0]
-    [call] = terminated
-    assert made[0] in call["jobs"] and kept not in call["jobs"]
-    assert call["reason"] == f"duplicate of {kept}: SubmitJob was retried after a server error"
 
 
 def test_a_spec_whose_submit_request_exceeds_batchs_30_kib_payload_is_failed_with_the_reason(
