@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from . import limits
 from .events import BatchJobStateChangeDetail
-from .record import LIVE_INDEX, LIVE_SHARD, LIVE_SHARDS, UPDATED_AT, JobRecord, record_from_item, serialize
+from .record import JobRecord
 from .status import TERMINAL
 from .store import JobStore
 
@@ -55,21 +55,7 @@ def stale_records(store: JobStore, older_than_iso: str) -> list[JobRecord]:
     """Live jobs (submitted, not final) not updated since `older_than_iso`, for the schedule: a Query
     of each shard of the sparse live-jobs index, all pages. The index holds only live jobs, so the
     sweep reads them all whatever the size of the table (a Scan read a bounded prefix of it)."""
-    paginator = store.client.get_paginator("query")
-    records: list[JobRecord] = []
-    for shard in range(LIVE_SHARDS):
-        pages = paginator.paginate(
-            TableName=store.table_name,
-            IndexName=LIVE_INDEX,
-            KeyConditionExpression="#shard = :shard AND #updated < :cutoff",
-            ExpressionAttributeNames={"#shard": LIVE_SHARD, "#updated": UPDATED_AT},
-            ExpressionAttributeValues={
-                ":shard": serialize(f"live#{shard}"),
-                ":cutoff": serialize(older_than_iso),
-            },
-        )
-        for page in pages:
-            records.extend(record_from_item(item) for item in page["Items"])
+    records = store.stale_live_records(older_than_iso)
     return [r for r in records if r.batch_job_id and r.status not in TERMINAL]
 
 

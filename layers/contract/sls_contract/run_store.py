@@ -8,15 +8,12 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer
-from botocore.exceptions import ClientError
+from .record import EXPIRES_AT, RUN_CONTROL_JOB_ID, JobRecord, item_key, now_iso, serialize
+from .run_record import RUN_KIND, RUN_KIND_ATTRIBUTE, RUN_TERMINAL, RUNS_INDEX, RunRecord, RunStatus
+from .writes import STATUS, deserialize, put_new_item, status_not_in, update_item
 
-from .record import RUN_CONTROL_JOB_ID, JobRecord, item_key, now_iso, serialize
-from .run_record import RUN_KIND, RUN_KIND_ATTRIBUTE, RUNS_INDEX, RunRecord, RunStatus
-
-_deserializer = TypeDeserializer()
-_NOT_FINISHED = "attribute_not_exists(#status) OR NOT (#status IN (:succeeded, :failed, :aborted))"
-_FINISHED_VALUES = {":succeeded": "SUCCEEDED", ":failed": "FAILED", ":aborted": "ABORTED"}
+_FINISHED, _FINISHED_VALUES = status_not_in(RUN_TERMINAL)
+_NOT_FINISHED = f"attribute_not_exists(#{STATUS}) OR {_FINISHED}"
 
 
 def job_counts(records: Iterable[JobRecord]) -> dict[str, int]:
@@ -31,33 +28,22 @@ class RunStore:
 
     def _update(self, run_id: str, assign: Mapping[str, Any], if_absent: Mapping[str, Any] = {}) -> bool:
         """SET fields on a run that is not finished; False if it already is."""
-        fields = {k: v for k, v in assign.items() if v is not None}
         absent = {
             RUN_KIND_ATTRIBUTE: RUN_KIND,
             "created_at": now_iso(),
-            "expires_at": int(time.time()) + self.ttl_seconds,
+            EXPIRES_AT: int(time.time()) + self.ttl_seconds,
             **if_absent,
         }
-        names = {f"#{k}": k for k in [*fields, *absent]} | {"#status": "status"}
-        values = {f":{k}": serialize(v) for k, v in [*fields.items(), *absent.items()]}
-        clauses = [f"#{k} = :{k}" for k in fields] + [f"#{k} = if_not_exists(#{k}, :{k})" for k in absent]
-        try:
-            self.client.update_item(
-                TableName=self.table_name,
-                Key=item_key(run_id, RUN_CONTROL_JOB_ID),
-                UpdateExpression="SET " + ", ".join(clauses),
-                ConditionExpression=_NOT_FINISHED,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues={
-                    **values,
-                    **{k: serialize(v) for k, v in _FINISHED_VALUES.items()},
-                },
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return update_item(
+            self.client,
+            self.table_name,
+            item_key(run_id, RUN_CONTROL_JOB_ID),
+            assign,
+            absent,
+            condition=_NOT_FINISHED,
+            condition_names={f"#{STATUS}": STATUS},
+            condition_values=_FINISHED_VALUES,
+        )
 
     def create(self, run_id: str, trigger: str, request: Mapping[str, Any] | None) -> bool:
         """Record a requested run; False if the run already exists (a duplicate trigger)."""
@@ -68,21 +54,10 @@ class RunStore:
             "status": RunStatus.REQUESTED.value,
             "trigger": trigger,
             "created_at": now_iso(),
-            "expires_at": int(time.time()) + self.ttl_seconds,
+            EXPIRES_AT: int(time.time()) + self.ttl_seconds,
             **({"request": json.dumps(request)} if request is not None else {}),
         }
-        try:
-            self.client.put_item(
-                TableName=self.table_name,
-                Item={k: serialize(v) for k, v in item.items()},
-                ConditionExpression="attribute_not_exists(#status)",
-                ExpressionAttributeNames={"#status": "status"},
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return put_new_item(self.client, self.table_name, item, absent=STATUS)
 
     def begin(self, run_id: str, trigger: str) -> bool:
         """A run that Snakemake drives itself (the plugin, not the coordinator): RUNNING from the start,
@@ -133,7 +108,7 @@ class RunStore:
         ).get("Item")
         if not item or "status" not in item:
             return None
-        return RunRecord.model_validate({k: _deserializer.deserialize(v) for k, v in item.items()})
+        return RunRecord.model_validate(deserialize(item))
 
     def recent(self, limit: int = 50) -> list[RunRecord]:
         response = self.client.query(
@@ -145,7 +120,4 @@ class RunStore:
             ScanIndexForward=False,
             Limit=limit,
         )
-        return [
-            RunRecord.model_validate({k: _deserializer.deserialize(v) for k, v in item.items()})
-            for item in response["Items"]
-        ]
+        return [RunRecord.model_validate(deserialize(item)) for item in response["Items"]]

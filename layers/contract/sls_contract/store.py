@@ -7,14 +7,16 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 from . import limits
 from .events import BatchJobStateChangeDetail
 from .record import (
     DEFAULT_LOG_GROUP,
+    EXPIRES_AT,
+    LIVE_INDEX,
     LIVE_SHARD,
+    LIVE_SHARDS,
     PARTITION_KEY,
     RUN_CONTROL_JOB_ID,
     SORT_KEY,
@@ -30,43 +32,14 @@ from .record import (
 )
 from .spec import JobSpec
 from .status import TERMINAL, JobStatus, progress
-
-_deserializer = TypeDeserializer()
+from .writes import status_not_in, update_item
 
 # BatchGetItem's UnprocessedKeys: retried this many times, backing off from 50 ms up to 2 s a round.
 UNPROCESSED_ROUNDS = 8
 UNPROCESSED_BACKOFF = 0.05
 UNPROCESSED_BACKOFF_CAP = 2.0
 
-_NOT_TERMINAL = "NOT (#status IN (:succeeded, :failed))"
-_TERMINAL_VALUES = {":succeeded": JobStatus.SUCCEEDED.value, ":failed": JobStatus.FAILED.value}
-
-
-def _update_parts(
-    assign: Mapping[str, Any], if_absent: Mapping[str, Any] = {}, remove: tuple[str, ...] = ()
-) -> tuple[str, dict[str, str], dict[str, Any]]:
-    """SET a = :a, ... plus b = if_not_exists(b, :b) (None values are skipped), then REMOVE c, ..."""
-    check_fields([*assign, *if_absent, *remove])
-    names: dict[str, str] = {}
-    values: dict[str, Any] = {}
-    clauses = []
-    for field, value in assign.items():
-        if value is None:
-            continue
-        names[f"#{field}"] = field
-        values[f":{field}"] = serialize(value)
-        clauses.append(f"#{field} = :{field}")
-    for field, value in if_absent.items():
-        if value is None:
-            continue
-        names[f"#{field}"] = field
-        values[f":{field}"] = serialize(value)
-        clauses.append(f"#{field} = if_not_exists(#{field}, :{field})")
-    removal = ""
-    if remove:
-        names.update({f"#{field}": field for field in remove})
-        removal = " REMOVE " + ", ".join(f"#{field}" for field in remove)
-    return "SET " + ", ".join(clauses) + removal, names, values
+_NOT_TERMINAL, _TERMINAL_VALUES = status_not_in(TERMINAL)
 
 
 def _failed(reason: str) -> dict[str, Any]:
@@ -76,10 +49,6 @@ def _failed(reason: str) -> dict[str, Any]:
         "progress": progress(JobStatus.FAILED),
         "status_reason": reason[: limits.BATCH_REASON_MAX],
     }
-
-
-def _conditional_failed(exc: ClientError) -> bool:
-    return exc.response["Error"]["Code"] == "ConditionalCheckFailedException"
 
 
 class JobStore:
@@ -108,7 +77,7 @@ class JobStore:
     ) -> bool:
         """One UpdateItem; False when the condition said this write is stale or a duplicate.
         `before`, if given, receives the item as it was before a successful write."""
-        stamped = {UPDATED_AT: now_iso(), "expires_at": int(time.time()) + self.ttl_seconds, **assign}
+        stamped = {UPDATED_AT: now_iso(), EXPIRES_AT: int(time.time()) + self.ttl_seconds, **assign}
         # The live-jobs index holds a job from SUBMITTED until it is final: derived from the status
         # written, so no write path can forget it.
         status = assign.get("status")
@@ -117,32 +86,19 @@ class JobStore:
             remove = (LIVE_SHARD,)
         elif status is not None and status != JobStatus.SUBMITTING:
             stamped[LIVE_SHARD] = live_shard(job_id)
-        expression, names, values = _update_parts(stamped, if_absent, remove)
-        request: dict[str, Any] = {
-            "TableName": self.table_name,
-            "Key": item_key(run_id, job_id),
-            "UpdateExpression": expression,
-            "ExpressionAttributeNames": {**names, **condition_names},
-            "ExpressionAttributeValues": {
-                **values,
-                **{k: serialize(v) for k, v in condition_values.items()},
-            },
-        }
-        if condition:
-            request["ConditionExpression"] = condition
-        if before is not None:
-            request["ReturnValues"] = "ALL_OLD"
-        try:
-            response = self.client.update_item(**request)
-        except ClientError as exc:
-            if _conditional_failed(exc):
-                return False
-            raise
-        if before is not None:
-            before.update(
-                {k: _deserializer.deserialize(v) for k, v in response.get("Attributes", {}).items()}
-            )
-        return True
+        check_fields([*stamped, *if_absent, *remove])
+        return update_item(
+            self.client,
+            self.table_name,
+            item_key(run_id, job_id),
+            stamped,
+            if_absent,
+            remove,
+            condition,
+            condition_names,
+            condition_values,
+            before,
+        )
 
     def claim(
         self, spec: JobSpec, token: str, lease_seconds: int, before: dict[str, Any] | None = None
@@ -187,27 +143,16 @@ class JobStore:
 
         uncertain: the failed SubmitJob may have reached Batch (a 5xx, a dropped connection): the next
         delivery looks for the job by name before submitting again."""
-        marker = " SET #uncertain = :true" if uncertain else ""
-        try:
-            self.client.update_item(
-                TableName=self.table_name,
-                Key=item_key(run_id, job_id),
-                UpdateExpression="REMOVE #claimed_at, #claim_token" + marker,
-                ConditionExpression="#claim_token = :token AND attribute_not_exists(#batch_job_id)",
-                ExpressionAttributeNames={
-                    "#claimed_at": "claimed_at",
-                    "#claim_token": "claim_token",
-                    "#batch_job_id": "batch_job_id",
-                    **({"#uncertain": "submit_uncertain"} if uncertain else {}),
-                },
-                ExpressionAttributeValues={
-                    ":token": serialize(token),
-                    **({":true": serialize(True)} if uncertain else {}),
-                },
-            )
-        except ClientError as exc:
-            if not _conditional_failed(exc):
-                raise
+        update_item(
+            self.client,
+            self.table_name,
+            item_key(run_id, job_id),
+            assign={"submit_uncertain": True} if uncertain else {},
+            remove=("claimed_at", "claim_token"),
+            condition="#claim_token = :token AND attribute_not_exists(#batch_job_id)",
+            condition_names={"#claim_token": "claim_token", "#batch_job_id": "batch_job_id"},
+            condition_values={":token": token},
+        )
 
     def mark_submitted(self, spec: JobSpec, batch_job_id: str, job_arn: str | None) -> None:
         """Record the Batch job id; the status moves to SUBMITTED unless events already moved it."""
@@ -296,20 +241,12 @@ class JobStore:
 
     def request_cancel(self, run_id: str, reason: str) -> None:
         """Mark the run's control item (an update: the item may also hold the run record)."""
-        self.client.update_item(
-            TableName=self.table_name,
-            Key=item_key(run_id, RUN_CONTROL_JOB_ID),
-            UpdateExpression="SET #reason = :reason, #at = :at, #expires = if_not_exists(#expires, :expires)",
-            ExpressionAttributeNames={
-                "#reason": "cancel_reason",
-                "#at": "cancel_requested_at",
-                "#expires": "expires_at",
-            },
-            ExpressionAttributeValues={
-                ":reason": serialize(reason),
-                ":at": serialize(now_iso()),
-                ":expires": serialize(int(time.time()) + self.ttl_seconds),
-            },
+        update_item(
+            self.client,
+            self.table_name,
+            item_key(run_id, RUN_CONTROL_JOB_ID),
+            assign={"cancel_reason": reason, "cancel_requested_at": now_iso()},
+            if_absent={EXPIRES_AT: int(time.time()) + self.ttl_seconds},
         )
 
     def cancelled_runs(self, run_ids: Iterable[str]) -> dict[str, str]:
@@ -372,12 +309,9 @@ class JobStore:
             "ExpressionAttributeNames": {"#pk": PARTITION_KEY, "#updated": UPDATED_AT},
             "ExpressionAttributeValues": {":run_id": serialize(run_id), ":since": serialize(since)},
         }
-        while True:
-            response = self.client.query(**request)
-            records.extend(record_from_item(item) for item in response["Items"])
-            if "LastEvaluatedKey" not in response:
-                return records
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        for page in self.client.get_paginator("query").paginate(**request):
+            records.extend(record_from_item(item) for item in page["Items"])
+        return records
 
     def run_jobs(self, run_id: str) -> list[JobRecord]:
         """Every job record of a run (the control item excluded), strongly consistent."""
@@ -389,13 +323,28 @@ class JobStore:
             "ExpressionAttributeValues": {":run_id": serialize(run_id)},
             "ConsistentRead": True,
         }
-        while True:
-            response = self.client.query(**request)
+        for page in self.client.get_paginator("query").paginate(**request):
             records.extend(
-                record_from_item(item)
-                for item in response["Items"]
-                if item[SORT_KEY]["S"] != RUN_CONTROL_JOB_ID
+                record_from_item(item) for item in page["Items"] if item[SORT_KEY]["S"] != RUN_CONTROL_JOB_ID
             )
-            if "LastEvaluatedKey" not in response:
-                return records
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return records
+
+    def stale_live_records(self, older_than_iso: str) -> list[JobRecord]:
+        """Records in the sparse live-jobs index (submitted, not final) not updated since `older_than_iso`:
+        a Query of each shard, all pages, whatever the size of the table."""
+        paginator = self.client.get_paginator("query")
+        records: list[JobRecord] = []
+        for shard in range(LIVE_SHARDS):
+            pages = paginator.paginate(
+                TableName=self.table_name,
+                IndexName=LIVE_INDEX,
+                KeyConditionExpression="#shard = :shard AND #updated < :cutoff",
+                ExpressionAttributeNames={"#shard": LIVE_SHARD, "#updated": UPDATED_AT},
+                ExpressionAttributeValues={
+                    ":shard": serialize(f"live#{shard}"),
+                    ":cutoff": serialize(older_than_iso),
+                },
+            )
+            for page in pages:
+                records.extend(record_from_item(item) for item in page["Items"])
+        return records
