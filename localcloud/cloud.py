@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import shutil
 import sys
@@ -131,6 +132,8 @@ class LocalCloud:
         self.dynamodb.move_tables(main, self.client("dynamodb"), tables)
 
     def stop(self) -> None:
+        if self.deployment is not None:
+            self._stop_executions()
         if self.integrations is not None:
             self.integrations.stop()
         if self.lambdas:
@@ -147,6 +150,22 @@ class LocalCloud:
                 os.environ[name] = value
         if self._own_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def _stop_executions(self) -> None:
+        """Stop state machine executions still running: moto runs them on threads of this process,
+        which outlive the cloud and would carry on (retries, clean-up steps) against the next one."""
+        try:
+            sfn = self.client("stepfunctions")
+            for machine in sfn.list_state_machines()["stateMachines"]:
+                running = sfn.list_executions(
+                    stateMachineArn=machine["stateMachineArn"], statusFilter="RUNNING"
+                )
+                for execution in running["executions"]:
+                    sfn.stop_execution(
+                        executionArn=execution["executionArn"], cause="the local cloud stopped"
+                    )
+        except Exception:  # stopping must go on whatever state the endpoint is in
+            logging.getLogger(__name__).exception("could not stop the running state machine executions")
 
     def __enter__(self) -> LocalCloud:
         return self.start()

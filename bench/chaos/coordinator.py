@@ -42,6 +42,12 @@ def _request_run(cloud: LocalCloud, run_id: str, n: int) -> None:
     )
 
 
+def _execution_status(cloud: LocalCloud, run_id: str) -> str | None:
+    machine = cloud.deployment.outputs[stack_outputs.COORDINATOR_STATE_MACHINE_ARN]
+    executions = cloud.client("stepfunctions").list_executions(stateMachineArn=machine)["executions"]
+    return next((e["status"] for e in executions if e["name"] == run_id), None)
+
+
 def _rule_jobs(jobs: list[BatchJob]) -> list[BatchJob]:
     return [j for j in jobs if j.spec_job_id != COORDINATOR_JOB_ID]
 
@@ -69,8 +75,11 @@ def coordinator_killed(n: int, workdir: Path) -> Outcome:
         run_failed_in = time.monotonic() - killed_at
         settled = _poll(lambda: not any(j.active for j in batch_jobs(cloud, run_id)), 600)
         settled_in = time.monotonic() - killed_at
+        # The clean-up is over when the execution is: its retries must not outlive this cloud.
+        execution = _poll(lambda: _execution_status(cloud, run_id) not in (None, "RUNNING"), 300)
         jobs = batch_jobs(cloud, run_id)
         throttled = cloud.batch.gate.terminate_throttled
+        execution_status = _execution_status(cloud, run_id)
     active = [j for j in jobs if j.active]
     figures = {
         "rule jobs RUNNING when the coordinator was killed": f"{at_kill:,} (of {len(_rule_jobs(jobs)):,} in Batch, {n:,} planned)",
@@ -80,13 +89,19 @@ def coordinator_killed(n: int, workdir: Path) -> Outcome:
         "TerminateJob(s) calls throttled (429)": throttled,
         "Batch jobs active afterwards": len(active),
         "no job active after the kill": f"{settled_in:.1f} s" if settled else "not within 600 s",
+        "state machine execution, at the end": execution_status,
     }  # fmt: skip
     return Outcome(
         name="coordinator killed mid-run, TerminateJobs throttled",
         fault=f"TerminateJob on the coordinator's Batch job with {at_kill:,} rule jobs RUNNING; "
         f"{TERMINATE_THROTTLE_RATE:.0%} of TerminateJob(s) calls refused with HTTP 429 throughout the clean-up",
         target="run FAILED, 0 jobs left running",
-        passed=bool(running) and run is not None and bool(settled) and not active and throttled > 0,
+        passed=bool(running)
+        and run is not None
+        and bool(settled)
+        and bool(execution)
+        and not active
+        and throttled > 0,
         measured=f"run {run.status if run else 'not FAILED'} {run_failed_in:.0f} s after the kill; {len(active)} Batch jobs "
         f"active {settled_in:.0f} s after it, through {throttled} throttled terminate calls",
         figures=figures,
