@@ -20,7 +20,7 @@ from sls_contract.submitter import UNPARSEABLE_RUN_ID
 from snakemake_executor_plugin_aws_basic_batch_sls.sender import sqs_batches
 
 from .cloud import chaos_cloud
-from .events_replay import events_queue_url
+from .events_replay import envelope, events_queue_url
 from .outcome import Outcome
 
 NESTING = 100_000  # far past any JSON parser's recursion limit, still under SQS's 256 KiB
@@ -79,11 +79,15 @@ def _event(table: str, run_id: str, job_id: str, **detail: Any) -> str:
         {"name": JOB_ID_ENV, "value": job_id},
         {"name": TABLE_ENV, "value": table},
     ]
-    body = {
-        "version": "0", "id": str(uuid.uuid4()), "detail-type": "Batch Job State Change", "source": "aws.batch",
-        "detail": {"jobId": str(uuid.uuid4()), "container": {"environment": environment}, **detail},
-    }  # fmt: skip
-    return json.dumps(body)
+    job_id = str(uuid.uuid4())
+    return envelope(
+        {
+            "jobId": job_id,
+            "jobArn": f"arn:aws:batch:us-east-1:123456789012:job/{job_id}",
+            "container": {"environment": environment},
+            **detail,
+        }
+    )
 
 
 def event_inputs(table: str, run_id: str, live_run: str, count: int) -> list[tuple[str, Sent]]:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from localcloud.cloud import LocalCloud
 from sls_contract.record import JOB_ID_ENV, RUN_ID_ENV
 
 TERMINAL = ("SUCCEEDED", "FAILED")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -58,12 +61,18 @@ def jobs_per_spec(jobs: list[BatchJob]) -> Counter[tuple[str | None, str | None]
     return Counter((j.run_id, j.spec_job_id) for j in jobs)
 
 
+def poll(predicate: Callable[[], T | None], timeout: float, interval: float = 0.5) -> T | None:
+    """The predicate's first value that is neither None nor False, or None at the deadline."""
+    deadline = time.monotonic() + timeout
+    while (value := predicate()) is None or value is False:
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(interval)
+    return value
+
+
 def wait_settled(cloud: LocalCloud, run_id: str, timeout: float) -> tuple[list[BatchJob], float]:
     """Poll until no job of the run is active in Batch (or the deadline); (jobs, seconds waited)."""
     started = time.monotonic()
-    deadline = started + timeout
-    while True:
-        jobs = batch_jobs(cloud, run_id)
-        if not any(j.active for j in jobs) or time.monotonic() > deadline:
-            return jobs, time.monotonic() - started
-        time.sleep(0.5)
+    poll(lambda: not any(j.active for j in batch_jobs(cloud, run_id)), timeout)
+    return batch_jobs(cloud, run_id), time.monotonic() - started

@@ -14,20 +14,11 @@ from sls_contract import stack_outputs
 from sls_contract.run_record import COORDINATOR_JOB_ID, RunStatus
 from sls_contract.run_store import RunStore
 
-from .batch_side import BatchJob, batch_jobs
+from .batch_side import BatchJob, batch_jobs, poll
 from .cloud import chaos_cloud
 from .outcome import Outcome
 
 TERMINATE_THROTTLE_RATE = 0.5
-
-
-def _poll(predicate, timeout: float, interval: float = 0.5):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while (value := predicate()) is None or value is False:
-        if time.monotonic() > deadline:
-            return None
-        time.sleep(interval)
-    return value
 
 
 def _request_run(cloud: LocalCloud, run_id: str, n: int) -> None:
@@ -59,7 +50,7 @@ def coordinator_killed(n: int, workdir: Path) -> Outcome:
     with chaos_cloud(600.0, **knobs) as cloud:
         runs = RunStore(cloud.client("dynamodb"), cloud.deployment.outputs[stack_outputs.JOBS_TABLE_NAME])
         _request_run(cloud, run_id, n)
-        running = _poll(
+        running = poll(
             lambda: sum(j.status == "RUNNING" for j in _rule_jobs(batch_jobs(cloud, run_id))) >= n // 2, 900
         )
         jobs = batch_jobs(cloud, run_id)
@@ -71,12 +62,12 @@ def coordinator_killed(n: int, workdir: Path) -> Outcome:
         killed_at = time.monotonic()
         if coordinator is not None:
             batch.terminate_job(jobId=coordinator.job_id, reason="killed by the chaos suite")
-        run = _poll(lambda: (r := runs.get(run_id)) is not None and r.status == RunStatus.FAILED and r, 600)
+        run = poll(lambda: (r := runs.get(run_id)) is not None and r.status == RunStatus.FAILED and r, 600)
         run_failed_in = time.monotonic() - killed_at
-        settled = _poll(lambda: not any(j.active for j in batch_jobs(cloud, run_id)), 600)
+        settled = poll(lambda: not any(j.active for j in batch_jobs(cloud, run_id)), 600)
         settled_in = time.monotonic() - killed_at
         # The clean-up is over when the execution is: its retries must not outlive this cloud.
-        execution = _poll(lambda: _execution_status(cloud, run_id) not in (None, "RUNNING"), 300)
+        execution = poll(lambda: _execution_status(cloud, run_id) not in (None, "RUNNING"), 300)
         jobs = batch_jobs(cloud, run_id)
         throttled = cloud.batch.gate.terminate_throttled
         execution_status = _execution_status(cloud, run_id)

@@ -19,7 +19,7 @@ from sls_contract.record import JOB_ID_ENV, RUN_ID_ENV, TABLE_ENV
 from sls_contract.store import JobStore
 from snakemake_executor_plugin_aws_basic_batch_sls.sender import sqs_batches
 
-from .batch_side import batch_jobs
+from .batch_side import batch_jobs, poll
 from .cloud import chaos_cloud
 from .outcome import Outcome
 
@@ -59,7 +59,7 @@ def submit_jobs(cloud: LocalCloud, n: int, run_id: str) -> None:
         )
 
 
-def _envelope(detail: dict[str, Any]) -> str:
+def envelope(detail: dict[str, Any]) -> str:
     """The message body the record function reads: EventBridge's event, as its SQS target delivers it."""
     return json.dumps(
         {
@@ -120,9 +120,7 @@ def event_permutations(n: int, workdir: Path) -> Outcome:
     knobs = {"event_drop_rate": 1.0, "on_event": seen.append, "job_behaviour": BEHAVIOUR}
     with chaos_cloud(0.2, on_simulated_success=lambda job: None, **knobs) as cloud:
         submit_jobs(cloud, n, run_id)
-        deadline = time.monotonic() + 600
-        while sum(not j.active for j in batch_jobs(cloud, run_id)) < n and time.monotonic() < deadline:
-            time.sleep(0.5)
+        poll(lambda: sum(not j.active for j in batch_jobs(cloud, run_id)) >= n, 600)
         # Batch's own word: each job's events in the order it emitted them (all dropped on the way).
         sequences: dict[str, list[dict[str, Any]]] = {}
         for detail in list(seen):
@@ -132,7 +130,7 @@ def event_permutations(n: int, workdir: Path) -> Outcome:
         final = {job_id: events[-1] for job_id, events in sequences.items()}
         # Every job's sequence in a random order, each event 1-3 times, all jobs interleaved.
         bodies = [
-            _envelope(d)
+            envelope(d)
             for events in sequences.values()
             for d in events
             for _ in range(rng.choice((1, 1, 2, 3)))

@@ -6,6 +6,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from tests.support.aws_calls import ok_or_throttled
+
 
 def test_concurrency_never_exceeds_the_compute_environment_vcpus(
     runtime_factory: Any, batch_setup: Any, tmp_path: Any
@@ -81,12 +83,7 @@ def test_submit_tps_quota_throttles_a_burst(runtime_factory: Any, batch_setup: A
 
 
 def _try_submit(batch_setup: Any, name: str) -> str:
-    try:
-        batch_setup.submit(name, "true")
-        return "ok"
-    except batch_setup.batch.exceptions.ClientError as exc:
-        assert exc.response["ResponseMetadata"]["HTTPStatusCode"] == 429
-        return str(exc.response["Error"]["Code"])
+    return ok_or_throttled(lambda: batch_setup.submit(name, "true"))
 
 
 def test_event_faults_change_what_the_queue_receives_deterministically(

@@ -5,14 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.support.aws_calls import ok_or_throttled
+
 
 def _terminate(batch_setup: Any, job_ids: list[str]) -> str:
-    try:
-        batch_setup.batch.terminate_jobs(jobs=job_ids, reason="chaos")
-        return "ok"
-    except batch_setup.batch.exceptions.ClientError as exc:
-        assert exc.response["ResponseMetadata"]["HTTPStatusCode"] == 429
-        return str(exc.response["Error"]["Code"])
+    return ok_or_throttled(lambda: batch_setup.batch.terminate_jobs(jobs=job_ids, reason="chaos"))
 
 
 def test_terminate_throttle_rate_refuses_about_that_share_and_leaves_the_jobs_running(
@@ -31,13 +28,10 @@ def test_terminate_throttle_rate_refuses_about_that_share_and_leaves_the_jobs_ru
     assert 18 <= throttled <= 42, throttled
     assert runtime.gate.terminate_throttled == throttled
     # AND the single-job TerminateJob is gated too; one accepted call ends the job
-    single = []
-    for _ in range(20):
-        try:
-            batch_setup.batch.terminate_job(jobId=job_id, reason="chaos")
-            single.append("ok")
-        except batch_setup.batch.exceptions.ClientError as exc:
-            single.append(exc.response["Error"]["Code"])
+    single = [
+        ok_or_throttled(lambda: batch_setup.batch.terminate_job(jobId=job_id, reason="chaos"))
+        for _ in range(20)
+    ]
     assert "TooManyRequestsException" in single and "ok" in single
     assert batch_setup.wait_done(job_id)["status"] == "FAILED"
 

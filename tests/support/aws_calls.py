@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from botocore.awsrequest import AWSResponse
+from botocore.exceptions import ClientError
 
 
 def _event_name(client: Any, operation: str) -> str:
@@ -59,3 +60,13 @@ def fail_first(client: Any, operation: str, times: int, code: str, message: str,
 
     on_call(client, operation, _maybe_fail)
     return count
+
+
+def ok_or_throttled(call: Callable[[], Any]) -> str:
+    """ "ok", or the error code of a call AWS refused with HTTP 429 (any other failure fails the test)."""
+    try:
+        call()
+        return "ok"
+    except ClientError as exc:
+        assert exc.response["ResponseMetadata"]["HTTPStatusCode"] == 429
+        return str(exc.response["Error"]["Code"])
