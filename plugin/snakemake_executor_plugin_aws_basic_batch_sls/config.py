@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import boto3
 from botocore.config import Config
@@ -19,8 +19,21 @@ from sls_contract.tags import parse_tag_string
 
 from .aws_errors import describe_aws_error
 
+if TYPE_CHECKING:
+    from botocore.client import BaseClient
+    from mypy_boto3_batch import BatchClient
+    from mypy_boto3_cloudformation import CloudFormationClient
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_logs import CloudWatchLogsClient
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_stepfunctions import SFNClient
+
 SETTING_PREFIX = "--aws-basic-batch-sls-"
 _RETRIES = Config(retries={"mode": "standard", "max_attempts": 10})
+# The AWS services the plugin and the operator CLI call.
+Service = Literal["batch", "cloudformation", "dynamodb", "events", "lambda", "logs", "sqs", "stepfunctions"]
 
 
 @dataclass(frozen=True)
@@ -51,7 +64,24 @@ class Clients:
         self.config = config
         self._clients: dict[str, Any] = {}
 
-    def __call__(self, service: str) -> Any:
+    @overload
+    def __call__(self, service: Literal["batch"]) -> BatchClient: ...
+    @overload
+    def __call__(self, service: Literal["cloudformation"]) -> CloudFormationClient: ...
+    @overload
+    def __call__(self, service: Literal["dynamodb"]) -> DynamoDBClient: ...
+    @overload
+    def __call__(self, service: Literal["events"]) -> EventBridgeClient: ...
+    @overload
+    def __call__(self, service: Literal["lambda"]) -> LambdaClient: ...
+    @overload
+    def __call__(self, service: Literal["logs"]) -> CloudWatchLogsClient: ...
+    @overload
+    def __call__(self, service: Literal["sqs"]) -> SQSClient: ...
+    @overload
+    def __call__(self, service: Literal["stepfunctions"]) -> SFNClient: ...
+
+    def __call__(self, service: Service) -> Any:
         if service not in self._clients:
             client = self.session.client(service, endpoint_url=self.endpoint_url, config=self.config)
             if self.endpoint_url and service_endpoint_env(client) in os.environ:
@@ -62,7 +92,7 @@ class Clients:
         return self._clients[service]
 
 
-def service_endpoint_env(client: Any) -> str:
+def service_endpoint_env(client: BaseClient) -> str:
     """The environment variable botocore reads for this service's own endpoint."""
     return "AWS_ENDPOINT_URL_" + client.meta.service_model.service_id.replace(" ", "_").upper()
 
@@ -108,7 +138,8 @@ def resolve(settings: Any) -> tuple[ControlPlane, Clients]:
         "job_queue": settings.job_queue or outputs.get(stack_outputs.JOB_QUEUE_ARN),
         "job_definition": settings.job_definition or outputs.get(stack_outputs.JOB_DEFINITION_ARN),
     }
-    missing = [name for name, value in values.items() if not value]
+    located = {name: value for name, value in values.items() if value}
+    missing = [name for name in values if name not in located]
     if not region:
         missing.insert(0, "region")
     if missing:
@@ -143,7 +174,7 @@ def resolve(settings: Any) -> tuple[ControlPlane, Clients]:
         reconcile_function=outputs.get(stack_outputs.RECONCILE_FUNCTION_NAME),
         reconcile_after_seconds=settings.reconcile_after_seconds,
         runnable_warning_seconds=settings.runnable_warning_seconds,
-        **values,
+        **located,
     )
     check_reachable(plane, clients)
     return plane, clients

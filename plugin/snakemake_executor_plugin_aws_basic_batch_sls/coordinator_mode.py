@@ -11,6 +11,8 @@ from sls_contract.run_request import BUNDLED, RunRequest
 from sls_contract.run_store import RunStore
 from sls_contract.runs import RunStarter, StartOutcome
 
+from .config import Clients, ControlPlane
+
 PLUGIN_TRIGGER = "snakemake --aws-basic-batch-sls-coordinator"
 
 
@@ -37,7 +39,7 @@ def run_request(workflow: Any, settings: Any, run_id: str, tags: dict[str, str])
         raise WorkflowError(f"cannot start a coordinated run: {exc}") from exc
 
 
-def start(plane: Any, clients: Any, request: RunRequest) -> StartOutcome:
+def start(plane: ControlPlane, clients: Clients, request: RunRequest) -> StartOutcome:
     if not plane.state_machine_arn:
         raise WorkflowError(
             "coordinator mode needs the stack's CoordinatorStateMachineArn output: set "

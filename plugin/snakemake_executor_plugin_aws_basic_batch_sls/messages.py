@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from sls_contract.record import DEFAULT_LOG_GROUP, JobRecord
+
+from .config import ControlPlane
+
+if TYPE_CHECKING:
+    from mypy_boto3_logs import CloudWatchLogsClient
 
 # What Snakemake prints in a job's log for each rule that failed in it.
 _ERROR_IN_RULE = re.compile(r"^Error in rule (\S+):")
@@ -30,7 +35,7 @@ def _console_links(region: str, record: JobRecord) -> list[str]:
     return links
 
 
-def failed_rules(logs: Any, record: JobRecord) -> list[str]:
+def failed_rules(logs: CloudWatchLogsClient, record: JobRecord) -> list[str]:
     """The rules a job's log says failed ("Error in rule X:"), read from the end of its stream.
 
     A group job runs several rules in one Batch job; this is how its failure names the rule. Empty
@@ -56,7 +61,7 @@ def failed_rules(logs: Any, record: JobRecord) -> list[str]:
     return rules
 
 
-def failure_message(plane: Any, record: JobRecord, failed: list[str] | None = None) -> str:
+def failure_message(plane: ControlPlane, record: JobRecord, failed: list[str] | None = None) -> str:
     parts = [f"AWS Batch job {record.batch_job_id or '(never submitted)'} ({record.job_name}) FAILED"]
     if record.group:
         parts.append(
@@ -78,13 +83,13 @@ def failure_message(plane: Any, record: JobRecord, failed: list[str] | None = No
     return "; ".join(parts) + "\n"
 
 
-def logs_command(plane: Any, record: JobRecord) -> str:
+def logs_command(plane: ControlPlane, record: JobRecord) -> str:
     """The operator CLI command that prints this job's log."""
     endpoint = f" --endpoint-url {plane.endpoint_url}" if plane.endpoint_url else ""
     return f"aws-basic-batch-sls{endpoint} logs {record.run_id} {record.batch_job_id or record.job_id}"
 
 
-def _where_to_look(plane: Any) -> str:
+def _where_to_look(plane: ControlPlane) -> str:
     dlq = f" and the dead-letter queue {plane.dead_letter_queue_url}" if plane.dead_letter_queue_url else ""
     return f"Check the submit function's logs{dlq}"
 
@@ -93,7 +98,7 @@ def _spec(job_info: Any) -> str:
     return f"job spec {job_info.external_jobid} ({job_info.aux.get('job_name')})"
 
 
-def stuck_message(plane: Any, job_info: Any) -> str:
+def stuck_message(plane: ControlPlane, job_info: Any) -> str:
     return (
         f"{_spec(job_info)} was taken by the submit function but never submitted to Batch in "
         f"{plane.status_grace_seconds} s (the function may have failed on it until its message went to "
@@ -101,7 +106,7 @@ def stuck_message(plane: Any, job_info: Any) -> str:
     )
 
 
-def lost_message(plane: Any, job_info: Any) -> str:
+def lost_message(plane: ControlPlane, job_info: Any) -> str:
     return (
         f"no record of {_spec(job_info)} {plane.status_grace_seconds} s after it was sent: the submit "
         f"function has not handled it. {_where_to_look(plane)}; raise "

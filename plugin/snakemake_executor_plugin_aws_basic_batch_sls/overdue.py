@@ -20,12 +20,17 @@ from sls_contract.status import JobStatus
 from sls_contract.store import JobStore
 from sls_contract.submitter import CLAIM_LEASE_SECONDS
 
+from .config import ControlPlane
 from .messages import lost_message, stuck_message
 from .status_reader import StatusReader
 
 
 def settle_overdue(
-    store: JobStore, reader: StatusReader, plane: Any, active: Iterable[Any], now: float | None = None
+    store: JobStore,
+    reader: StatusReader,
+    plane: ControlPlane,
+    active: Iterable[Any],
+    now: float | None = None,
 ) -> list[str]:
     """Settle the overdue jobs among `active` (SubmittedJobInfo); returns the job ids made FAILED."""
     now = now if now is not None else time.time()

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from sls_contract.limits import SQS_MESSAGE_MAX_BYTES, SQS_SEND_BATCH_MAX
 from sls_contract.spec import JobSpec
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
 
 _PARTIAL_FAILURE_RETRIES = 3
 T = TypeVar("T")
@@ -53,7 +56,7 @@ def encode(specs: Sequence[JobSpec]) -> list[tuple[JobSpec, str]]:
     return encoded
 
 
-def _send_group(sqs: Any, queue_url: str, group: list[tuple[JobSpec, str]]) -> dict[str, str]:
+def _send_group(sqs: SQSClient, queue_url: str, group: list[tuple[JobSpec, str]]) -> dict[str, str]:
     """One group (a SendMessageBatch), partial failures retried; {job_id: error} for what SQS refused."""
     pending = {spec.job_id: body for spec, body in group}
     errors: dict[str, str] = {}
@@ -72,7 +75,7 @@ def _send_group(sqs: Any, queue_url: str, group: list[tuple[JobSpec, str]]) -> d
     return {job_id: errors[job_id] for job_id in pending}
 
 
-def send_specs(sqs: Any, queue_url: str, encoded: Sequence[tuple[JobSpec, str]]) -> dict[str, str]:
+def send_specs(sqs: SQSClient, queue_url: str, encoded: Sequence[tuple[JobSpec, str]]) -> dict[str, str]:
     """Send everything, up to SEND_CONCURRENCY calls at a time; returns {job_id: error} for the specs
     SQS refused or that could not be sent after retries. Never raises for one failed call: the
     other groups were sent and their jobs must be tracked."""

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
 from . import limits
 from .status import TERMINAL
 from .store import JobStore
+
+if TYPE_CHECKING:
+    from mypy_boto3_batch import BatchClient
 
 
 @dataclass
@@ -20,7 +23,7 @@ class CancelSummary:
     errors: list[str] = field(default_factory=list)
 
 
-def terminate_jobs(batch: Any, job_ids: Sequence[str], reason: str) -> dict[str, str]:
+def terminate_jobs(batch: BatchClient, job_ids: Sequence[str], reason: str) -> dict[str, str]:
     """Terminate (or cancel, if still queued) jobs; returns {job id: why not} for the jobs Batch
     refused or that a failed call left untouched. Never raises for a job or a call.
 
@@ -56,7 +59,7 @@ def describe_failures(failed: dict[str, str]) -> list[str]:
     return [f"{job_id}: {why}" for job_id, why in failed.items()]
 
 
-def cancel_run(store: JobStore, batch: Any, run_id: str, reason: str) -> CancelSummary:
+def cancel_run(store: JobStore, batch: BatchClient, run_id: str, reason: str) -> CancelSummary:
     """Mark the run cancelled (the submit function checks the mark), then stop what was submitted.
 
     A spec being submitted at this very moment is caught by the submit function, which checks the

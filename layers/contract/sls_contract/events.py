@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .record import JOB_ID_ENV, RUN_ID_ENV, TABLE_ENV, valid_record_keys
+from .record import JOB_ID_ENV, RUN_ID_ENV, TABLE_ENV, record_keys
 from .status import JobStatus
 
 DETAIL_TYPE = "Batch Job State Change"
@@ -62,7 +62,7 @@ class BatchJobStateChangeDetail(_Lenient):
         run_id, job_id = env.get(RUN_ID_ENV), env.get(JOB_ID_ENV)
         if table is not None and env.get(TABLE_ENV) != table:
             return None
-        return (run_id, job_id) if valid_record_keys(run_id, job_id) else None
+        return record_keys(run_id, job_id)
 
     def exit_code(self) -> int | None:
         if self.container and self.container.exitCode is not None:

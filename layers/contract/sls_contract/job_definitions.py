@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .batch_errors import classify
 from .errors import PermanentSubmitError
 from .spec import JobSpec
+
+if TYPE_CHECKING:
+    from mypy_boto3_batch import BatchClient
 
 # Keys of a described job definition that RegisterJobDefinition accepts back unchanged.
 _REGISTER_KEYS = (
@@ -34,7 +37,7 @@ _REGISTER_KEYS = (
 class JobDefinitions:
     """Cached per process (a Lambda container lives for many invocations)."""
 
-    def __init__(self, batch: Any, derived_prefix: str) -> None:
+    def __init__(self, batch: BatchClient, derived_prefix: str) -> None:
         self.batch = batch
         self.derived_prefix = derived_prefix
         self._described: dict[str, dict[str, Any]] = {}
@@ -53,7 +56,9 @@ class JobDefinitions:
                     f"job definition {name_or_arn!r} does not exist or is not ACTIVE; "
                     "register it or fix aws_batch_job_definition / the stack's JobDefinitionArn"
                 )
-            self._described[name_or_arn] = max(found, key=lambda d: d["revision"])
+            # A plain dict, not the stubs' TypedDict: its keys are copied by name (_REGISTER_KEYS) into
+            # the derived definition's RegisterJobDefinition request.
+            self._described[name_or_arn] = cast("dict[str, Any]", max(found, key=lambda d: d["revision"]))
         return self._described[name_or_arn]
 
     def is_fargate(self, name_or_arn: str) -> bool:

@@ -11,9 +11,12 @@ refused: the job is submitted as before.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
+
+if TYPE_CHECKING:
+    from mypy_boto3_batch import BatchClient
 
 
 @dataclass(frozen=True)
@@ -24,7 +27,7 @@ class QueueLimits:
 
 
 class QueueCapacity:
-    def __init__(self, batch: Any) -> None:
+    def __init__(self, batch: BatchClient) -> None:
         self.batch = batch
         self._limits: dict[str, QueueLimits | None] = {}
 
@@ -45,8 +48,9 @@ class QueueCapacity:
         if not arns:
             return None
         environments = self.batch.describe_compute_environments(computeEnvironments=arns)
-        resources = [env.get("computeResources") for env in environments["computeEnvironments"]]
-        if len(resources) != len(arns) or any(r is None or "maxvCpus" not in r for r in resources):
+        described = [env.get("computeResources") for env in environments["computeEnvironments"]]
+        resources = [r for r in described if r is not None and "maxvCpus" in r]
+        if len(described) != len(arns) or len(resources) != len(described):
             return None  # an UNMANAGED environment (or one we could not see): its capacity is unknown
         return QueueLimits(
             queue=queues[0].get("jobQueueName", job_queue),

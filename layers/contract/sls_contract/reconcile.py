@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -17,6 +17,9 @@ from .record import JobRecord
 from .status import TERMINAL
 from .store import JobStore
 
+if TYPE_CHECKING:
+    from mypy_boto3_batch import BatchClient
+
 
 @dataclass
 class ReconcileSummary:
@@ -25,7 +28,7 @@ class ReconcileSummary:
     lost: list[str] = field(default_factory=list)
 
 
-def reconcile(store: JobStore, batch: Any, records: Iterable[JobRecord]) -> ReconcileSummary:
+def reconcile(store: JobStore, batch: BatchClient, records: Iterable[JobRecord]) -> ReconcileSummary:
     """Bring non-terminal records in line with what Batch says about their jobs."""
     summary = ReconcileSummary()
     by_batch_id = {r.batch_job_id: r for r in records if r.batch_job_id and r.status not in TERMINAL}

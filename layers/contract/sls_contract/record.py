@@ -5,12 +5,15 @@ from __future__ import annotations
 import re
 import zlib
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from pydantic import BaseModel, ConfigDict
 
 from .status import JobStatus
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
 
 # Table layout (template.yaml's JobsTable declares the same names; tests check they agree).
 PARTITION_KEY = "run_id"
@@ -53,6 +56,13 @@ def valid_record_keys(run_id: object, job_id: object) -> bool:
         and re.fullmatch(RUN_ID_PATTERN, run_id) is not None
         and re.fullmatch(JOB_ID_PATTERN, job_id) is not None
     )
+
+
+def record_keys(run_id: object, job_id: object) -> tuple[str, str] | None:
+    """(run_id, job_id) when both are valid record keys, else None."""
+    if isinstance(run_id, str) and isinstance(job_id, str) and valid_record_keys(run_id, job_id):
+        return run_id, job_id
+    return None
 
 
 class JobRecord(BaseModel):
@@ -124,7 +134,7 @@ def item_key(run_id: str, job_id: str) -> dict[str, dict[str, str]]:
     return {PARTITION_KEY: {"S": run_id}, SORT_KEY: {"S": job_id}}
 
 
-def serialize(value: Any) -> dict[str, Any]:
+def serialize(value: Any) -> AttributeValueTypeDef:
     return _serializer.serialize(value)
 
 

@@ -6,11 +6,14 @@ import json
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .record import EXPIRES_AT, RUN_CONTROL_JOB_ID, JobRecord, item_key, now_iso, serialize
 from .run_record import RUN_KIND, RUN_KIND_ATTRIBUTE, RUN_TERMINAL, RUNS_INDEX, RunRecord, RunStatus
 from .writes import STATUS, deserialize, put_new_item, status_not_in, update_item
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 _FINISHED, _FINISHED_VALUES = status_not_in(RUN_TERMINAL)
 _NOT_FINISHED = f"attribute_not_exists(#{STATUS}) OR {_FINISHED}"
@@ -21,7 +24,7 @@ def job_counts(records: Iterable[JobRecord]) -> dict[str, int]:
 
 
 class RunStore:
-    def __init__(self, client: Any, table_name: str, ttl_days: int = 30) -> None:
+    def __init__(self, client: DynamoDBClient, table_name: str, ttl_days: int = 30) -> None:
         self.client = client
         self.table_name = table_name
         self.ttl_seconds = ttl_days * 86400

@@ -22,7 +22,7 @@ from pydantic import (
 
 from . import limits
 from .errors import InvalidJobSpec, describe_validation_error, in_words
-from .record import JOB_ID_PATTERN, RUN_ID_PATTERN, valid_record_keys
+from .record import JOB_ID_PATTERN, RUN_ID_PATTERN, record_keys
 
 SPEC_VERSION = 1
 SUPPORTED_SPEC_VERSIONS = (1,)
@@ -182,4 +182,4 @@ def spec_keys(body: str | bytes) -> tuple[str, str] | None:
     if not isinstance(data, dict):
         return None
     run_id, job_id = data.get("run_id"), data.get("job_id")
-    return (run_id, job_id) if valid_record_keys(run_id, job_id) else None
+    return record_keys(run_id, job_id)

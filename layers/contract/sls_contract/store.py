@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -34,6 +34,10 @@ from .spec import JobSpec
 from .status import TERMINAL, JobStatus, progress
 from .writes import status_not_in, update_item
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import KeysAndAttributesUnionTypeDef
+
 # BatchGetItem's UnprocessedKeys: retried this many times, backing off from 50 ms up to 2 s a round.
 UNPROCESSED_ROUNDS = 8
 UNPROCESSED_BACKOFF = 0.05
@@ -55,7 +59,11 @@ class JobStore:
     """The jobs table, through a low-level DynamoDB client (a moto client in tests)."""
 
     def __init__(
-        self, client: Any, table_name: str, ttl_days: int = 30, sleep: Callable[[float], None] = time.sleep
+        self,
+        client: DynamoDBClient,
+        table_name: str,
+        ttl_days: int = 30,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.client = client
         self.table_name = table_name
@@ -266,7 +274,7 @@ class JobStore:
         a throttling ClientError, which every caller already treats as "try later"."""
         items: list[dict[str, Any]] = []
         for start in range(0, len(keys), limits.DYNAMODB_BATCH_GET_MAX):
-            request = {
+            request: Mapping[str, KeysAndAttributesUnionTypeDef] = {
                 self.table_name: {
                     "Keys": [item_key(*key) for key in keys[start : start + limits.DYNAMODB_BATCH_GET_MAX]],
                     "ConsistentRead": True,

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -22,6 +22,10 @@ from .queue_capacity import QueueCapacity
 from .spec import JobSpec, spec_keys
 from .store import JobStore
 from .submit_request import build_submit_job_request
+
+if TYPE_CHECKING:
+    from mypy_boto3_batch import BatchClient
+    from mypy_boto3_batch.type_defs import JobSummaryTypeDef
 
 # Longer than a submit invocation can live (function timeout 30 s), so a lease is only ever taken
 # over from a function that is certainly gone; shorter than the jobs queue's visibility timeout
@@ -59,7 +63,7 @@ class SubmitResult:
 class Submitter:
     def __init__(
         self,
-        batch: Any,
+        batch: BatchClient,
         store: JobStore,
         definitions: JobDefinitions,
         clock: Callable[[], float] = time.monotonic,
@@ -138,7 +142,7 @@ class Submitter:
         self._unchecked.append((spec.run_id, batch_job_id))
         return SubmitResult(Outcome.SUBMITTED, batch_job_id=batch_job_id)
 
-    def _existing_jobs(self, spec: JobSpec) -> list[dict[str, Any]]:
+    def _existing_jobs(self, spec: JobSpec) -> list[JobSummaryTypeDef]:
         """Batch jobs of this spec's (unique) job name on its queue, in any status (ListJobs with a
         filter ignores jobStatus)."""
         try:

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 from .record import serialize
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 CONDITIONAL_CHECK_FAILED = "ConditionalCheckFailedException"
 STATUS = "status"
@@ -56,7 +59,7 @@ def update_expression(
 
 
 def update_item(
-    client: Any,
+    client: DynamoDBClient,
     table_name: str,
     key: Mapping[str, Any],
     assign: Mapping[str, Any],
@@ -94,7 +97,7 @@ def update_item(
     return True
 
 
-def put_new_item(client: Any, table_name: str, item: Mapping[str, Any], absent: str) -> bool:
+def put_new_item(client: DynamoDBClient, table_name: str, item: Mapping[str, Any], absent: str) -> bool:
     """One PutItem unless the item exists (has the attribute `absent`); False if it does."""
     try:
         client.put_item(

@@ -11,7 +11,7 @@ from rich.console import Console
 
 from sls_contract.cancel import cancel_run
 from sls_contract.errors import describe_validation_error
-from sls_contract.run_record import RUN_TERMINAL, RunRecord, RunStatus
+from sls_contract.run_record import RUN_TERMINAL, RunStatus
 from sls_contract.run_request import (
     EVENT_SOURCE,
     RUN_REQUESTED,
@@ -89,17 +89,17 @@ def logs(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
-def _stop_execution(target: Target, run: RunRecord, reason: str, console: Console) -> None:
+def _stop_execution(target: Target, execution_arn: str, reason: str, console: Console) -> None:
     try:
         target.clients("stepfunctions").stop_execution(
-            executionArn=run.execution_arn, error="Cancelled", cause=reason
+            executionArn=execution_arn, error="Cancelled", cause=reason
         )
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") != "ExecutionDoesNotExist":
             raise
-        console.print(f"execution {run.execution_arn} no longer exists", highlight=False)
+        console.print(f"execution {execution_arn} no longer exists", highlight=False)
         return
-    console.print(f"stopped execution {run.execution_arn} (the stack's clean-up marks the run ABORTED)")
+    console.print(f"stopped execution {execution_arn} (the stack's clean-up marks the run ABORTED)")
 
 
 def cancel(args: argparse.Namespace, console: Console) -> int:
@@ -113,7 +113,7 @@ def cancel(args: argparse.Namespace, console: Console) -> int:
         return 0
     # REQUESTED with an ARN: the execution started but has not registered the run yet.
     if run is not None and run.execution_arn and run.status in (RunStatus.REQUESTED, RunStatus.RUNNING):
-        _stop_execution(target, run, args.reason, console)
+        _stop_execution(target, run.execution_arn, args.reason, console)
     summary = cancel_run(job_store, target.clients("batch"), args.run_id, args.reason)
     console.print(f"run {args.run_id} marked cancelled: no queued job of it will be submitted")
     console.print(
@@ -128,7 +128,8 @@ def cancel(args: argparse.Namespace, console: Console) -> int:
     return 1 if summary.errors else 0
 
 
-def _read_request(path: Path, run_id: str | None) -> RunRequest:
+def _read_request(path: Path, run_id: str | None) -> tuple[str, RunRequest]:
+    """The run id (given, the request's own, or a new one) and the request carrying it."""
     try:
         text = path.read_text()
     except OSError as exc:
@@ -139,20 +140,20 @@ def _read_request(path: Path, run_id: str | None) -> RunRequest:
         raise CliError(str(exc), exit_code=2) from exc
     chosen = run_id or request.run_id or new_run_id()
     try:
-        return RunRequest.model_validate({**request.model_dump(exclude_unset=True), "run_id": chosen})
+        return chosen, RunRequest.model_validate({**request.model_dump(exclude_unset=True), "run_id": chosen})
     except ValidationError as exc:
         raise CliError(f"--run-id {chosen!r}: {describe_validation_error(exc)}", exit_code=2) from exc
 
 
 def start(args: argparse.Namespace, console: Console) -> int:
-    request = _read_request(Path(args.request_file), args.run_id)
+    run_id, request = _read_request(Path(args.request_file), args.run_id)
     target = _target(args)
     run_store, job_store = _stores(target)
-    existing = run_store.get(request.run_id)
-    if existing is not None or job_store.run_jobs(request.run_id):
+    existing = run_store.get(run_id)
+    if existing is not None or job_store.run_jobs(run_id):
         status = f" ({existing.status})" if existing is not None else ""
         raise CliError(
-            f"run {request.run_id!r} already exists{status}: a run id starts one run only; "
+            f"run {run_id!r} already exists{status}: a run id starts one run only; "
             "give another with --run-id, or leave it out for a new one",
             exit_code=2,
         )
@@ -170,8 +171,8 @@ def start(args: argparse.Namespace, console: Console) -> int:
         raise CliError(
             f"EventBridge did not take the run request: {entry.get('ErrorCode')}: {entry.get('ErrorMessage')}"
         )
-    console.print(f"requested run {request.run_id} (event {entry['EventId']})", highlight=False)
+    console.print(f"requested run {run_id} (event {entry['EventId']})", highlight=False)
     options = "" if args.stack == DEFAULT_STACK else f" --stack {args.stack}"
     options += f" --endpoint-url {args.endpoint_url}" if args.endpoint_url else ""
-    console.print(f"follow it: aws-basic-batch-sls{options} show {request.run_id}", highlight=False)
+    console.print(f"follow it: aws-basic-batch-sls{options} show {run_id}", highlight=False)
     return 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -11,6 +11,11 @@ from sls_contract.record import DEFAULT_LOG_GROUP, JobRecord
 from sls_contract.run_record import COORDINATOR_JOB_ID, RunRecord
 
 from .errors import CliError
+
+if TYPE_CHECKING:
+    from mypy_boto3_batch import BatchClient
+    from mypy_boto3_logs import CloudWatchLogsClient
+    from mypy_boto3_logs.type_defs import OutputLogEventTypeDef
 
 
 def find_job(run_id: str, records: Sequence[JobRecord], run: RunRecord | None, key: str) -> JobRecord:
@@ -37,7 +42,7 @@ def find_job(run_id: str, records: Sequence[JobRecord], run: RunRecord | None, k
     )
 
 
-def log_stream(record: JobRecord, batch: Any) -> str | None:
+def log_stream(record: JobRecord, batch: BatchClient) -> str | None:
     """The record's log stream; else Batch's (the record may predate the RUNNING event)."""
     if record.log_stream or not record.batch_job_id:
         return record.log_stream
@@ -50,7 +55,9 @@ def log_stream(record: JobRecord, batch: Any) -> str | None:
     return next((c["logStreamName"] for c in containers if c.get("logStreamName")), None)
 
 
-def log_events(logs: Any, group: str, stream: str, page_size: int | None = None) -> Iterator[dict[str, Any]]:
+def log_events(
+    logs: CloudWatchLogsClient, group: str, stream: str, page_size: int | None = None
+) -> Iterator[OutputLogEventTypeDef]:
     """Every event from the start: GetLogEvents pages until nextForwardToken repeats."""
     request: dict[str, Any] = {"logGroupName": group, "logStreamName": stream, "startFromHead": True}
     if page_size:
@@ -65,8 +72,8 @@ def log_events(logs: Any, group: str, stream: str, page_size: int | None = None)
 
 
 def job_log(
-    logs: Any, batch: Any, record: JobRecord, page_size: int | None = None
-) -> Iterator[dict[str, Any]]:
+    logs: CloudWatchLogsClient, batch: BatchClient, record: JobRecord, page_size: int | None = None
+) -> Iterator[OutputLogEventTypeDef]:
     label = record.rule or record.job_id
     stream = log_stream(record, batch)
     if not stream:
