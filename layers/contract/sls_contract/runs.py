@@ -5,14 +5,15 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .cancel import cancel_run
-from .errors import ContractError
+from .errors import ContractError, describe_validation_error
 from .record import JOB_ID_ENV, RUN_ID_ENV, TABLE_ENV
+from .run_events import EXECUTION_STATUS_CHANGE, ExecutionName, ExecutionStatusChange, S3ObjectCreated
 from .run_record import COORDINATOR_JOB_ID, RunStatus
 from .run_request import (
     EVENT_SOURCE,
@@ -27,12 +28,17 @@ from .run_store import RunStore, job_counts
 from .store import JobStore
 from .tags import RUN_ID_TAG, STACK_TAG
 
+if TYPE_CHECKING:
+    from mypy_boto3_batch import BatchClient
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_stepfunctions import SFNClient
+
 RUN_REQUEST_ENV = "SLS_RUN_REQUEST"
 STACK_ENV = "SNAKEMAKE_AWS_BASIC_BATCH_SLS_STACK"  # the plugin's own setting, read inside the coordinator
 PLUGIN_RUN_ID_ENV = "SNAKEMAKE_AWS_BASIC_BATCH_SLS_RUN_ID"
 COORDINATOR_COMMAND = ["python", "-m", "snakemake_executor_plugin_aws_basic_batch_sls.coordinate"]
 SCHEDULE_TRIGGER = "schedule"
-EXECUTION_STATUS_CHANGE = "Step Functions Execution Status Change"
 
 
 def _digest(*parts: object) -> str:
@@ -57,19 +63,11 @@ class Trigger:
     filename: str = ""
 
 
-def read_trigger(event: dict[str, Any], s3: Any) -> Trigger:
+def read_trigger(event: dict[str, Any], s3: S3Client | None) -> Trigger:
     """The run id (stable across duplicate deliveries of the same trigger) and the raw request."""
     detail = event.get("detail") or {}
     if event.get("source") == "aws.s3":
-        bucket, obj = detail["bucket"]["name"], detail["object"]
-        key = obj["key"]
-        # "null" is S3's version id of an object in a bucket without versioning.
-        version = obj.get("version-id") if obj.get("version-id") not in (None, "null") else None
-        identity = version or obj.get("etag") or obj.get("eTag") or obj.get("sequencer")
-        body = s3.get_object(Bucket=bucket, Key=key, **({"VersionId": version} if version else {}))
-        run_id = f"upload-{_digest(bucket, key, identity)}"
-        # At most one byte past the limit: parse_run_request refuses what is larger, nothing reads it whole.
-        return Trigger(run_id, f"s3://{bucket}/{key}", body["Body"].read(MAX_RUN_REQUEST_BYTES + 1), key)
+        return _read_upload(event, s3)
     if event.get("source") == EVENT_SOURCE and event.get("detail-type") == RUN_REQUESTED:
         requested = detail.get("run_id") if isinstance(detail, dict) else None
         return Trigger(requested or f"event-{_digest(event.get('id'))}", f"event:{event.get('id')}", detail)
@@ -87,8 +85,31 @@ def read_trigger(event: dict[str, Any], s3: Any) -> Trigger:
     )
 
 
+def _read_upload(event: dict[str, Any], s3: S3Client | None) -> Trigger:
+    try:
+        created = S3ObjectCreated.model_validate(event)
+    except ValidationError as exc:
+        raise InvalidRunRequest(
+            f"not a run trigger: a malformed S3 event ({describe_validation_error(exc)})"
+        ) from exc
+    if s3 is None:
+        raise TypeError("reading an uploaded run request needs an S3 client")
+    bucket, obj = created.detail.bucket.name, created.detail.object
+    version = obj.version()
+    if version:
+        body = s3.get_object(Bucket=bucket, Key=obj.key, VersionId=version)
+    else:
+        body = s3.get_object(Bucket=bucket, Key=obj.key)
+    run_id = f"upload-{_digest(bucket, obj.key, obj.identity())}"
+    # At most one byte past the limit: parse_run_request refuses what is larger, nothing reads it whole.
+    return Trigger(run_id, f"s3://{bucket}/{obj.key}", body["Body"].read(MAX_RUN_REQUEST_BYTES + 1), obj.key)
+
+
 class RunStarter:
-    def __init__(self, s3: Any, sfn: Any, runs: RunStore, state_machine_arn: str) -> None:
+    """Starts runs: from trigger events (handle, which reads uploads with `s3`), or from a request
+    (start, which needs no S3 client: the plugin's coordinator mode passes None)."""
+
+    def __init__(self, s3: S3Client | None, sfn: SFNClient, runs: RunStore, state_machine_arn: str) -> None:
         self.s3 = s3
         self.sfn = sfn
         self.runs = runs
@@ -139,7 +160,9 @@ class RunStarter:
 class Lifecycle:
     """The coordinator state machine's steps (lambda:invoke) and its abort/timeout clean-up."""
 
-    def __init__(self, runs: RunStore, jobs: JobStore, batch: Any, events: Any, stack_name: str) -> None:
+    def __init__(
+        self, runs: RunStore, jobs: JobStore, batch: BatchClient, events: EventBridgeClient, stack_name: str
+    ) -> None:
         self.runs = runs
         self.jobs = jobs
         self.batch = batch
@@ -203,19 +226,19 @@ class Lifecycle:
         whatever of the run still runs, and record and announce the failure only if the run's record
         is not final yet (the machine's clean-up already announced it otherwise).
         """
-        detail = event["detail"]
-        status = RunStatus.ABORTED if detail["status"] == "ABORTED" else RunStatus.FAILED
-        cause = f"execution {detail['status'].lower().replace('_', ' ')}"
-        if detail.get("error") or detail.get("cause"):
-            cause = f"{cause}: {failure_cause({'Error': detail.get('error'), 'Cause': detail.get('cause')})}"
-        result = self.failed(detail["name"], cause, status)
+        detail = ExecutionStatusChange.model_validate(event).detail
+        status = RunStatus.ABORTED if detail.status == "ABORTED" else RunStatus.FAILED
+        cause = f"execution {detail.status.lower().replace('_', ' ')}"
+        if detail.error or detail.cause:
+            cause = f"{cause}: {failure_cause({'Error': detail.error, 'Cause': detail.cause})}"
+        result = self.failed(detail.name, cause, status)
         if result["recorded"]:
             self.events.put_events(
                 Entries=[
                     {
                         "Source": EVENT_SOURCE,
                         "DetailType": RUN_FAILED,
-                        "Detail": json.dumps({**result, "execution_arn": detail.get("executionArn")}),
+                        "Detail": json.dumps({**result, "execution_arn": detail.executionArn}),
                     }
                 ]
             )
@@ -282,8 +305,10 @@ class LifecycleAction(BaseModel):
 def run_id_of(event: dict[str, Any]) -> str | None:
     """The run a lifecycle event is about (for log correlation), or None if it names none."""
     if event.get("detail-type") == EXECUTION_STATUS_CHANGE:
-        name = (event.get("detail") or {}).get("name")
-        return name if isinstance(name, str) else None
+        try:
+            return ExecutionName.model_validate(event.get("detail")).name
+        except ValidationError:
+            return None
     try:
         return LifecycleAction.model_validate(event).target_run_id()
     except (ValidationError, InvalidRunRequest):
