@@ -9,7 +9,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import boto3
 
@@ -21,8 +21,20 @@ from .dynamodb_server import DynamoDBServer
 from .endpoint import REGION, MotoEndpoint
 from .lambda_runtime import DEFAULT_MAX_CONCURRENCY, LambdaRuntime
 
+if TYPE_CHECKING:
+    from mypy_boto3_batch import BatchClient
+    from mypy_boto3_cloudformation import CloudFormationClient
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_stepfunctions import SFNClient
+
 DEFAULT_STACK = "aws-basic-batch-sls"
 DATA_BUCKET = "localcloud-data"
+# The services the local cloud serves that its users (the CLI, the benchmark, tests) ask clients for.
+Service = Literal["batch", "cloudformation", "dynamodb", "events", "lambda", "s3", "sqs", "stepfunctions"]
 
 
 class LocalCloud:
@@ -56,8 +68,8 @@ class LocalCloud:
         # DynamoDB in a moto process of its own (see dynamodb_server): for load, as in the benchmark.
         self.dynamodb = DynamoDBServer(self.workdir / "dynamodb-server.log") if dynamodb_process else None
         self._saved_env: dict[str, str | None] = {}
-        self.deployment: Deployment | None = None
-        self.lambdas: LambdaRuntime | None = None
+        self._deployment: Deployment | None = None
+        self._lambdas: LambdaRuntime | None = None
         self.batch: Any = None
         self.integrations: Any = None  # localcloud.integrations: SFN/EventBridge targets, Lambda Invoke
 
@@ -75,12 +87,12 @@ class LocalCloud:
             os.environ.pop(dynamodb_server.ENDPOINT_ENV, None)
             os.environ.update(self.client_env())
             self.batch = self._install_batch()
-            self.deployment = deploy(self.session(), self.stack_name, self.max_vcpus)
+            deployment = self._deployment = deploy(self.session(), self.stack_name, self.max_vcpus)
             if self.dynamodb is not None:
-                self._move_tables()
+                self._move_tables(self.dynamodb)
             self.session().client("s3").create_bucket(Bucket=DATA_BUCKET)
-            self.lambdas = LambdaRuntime(
-                self.deployment,
+            lambdas = self._lambdas = LambdaRuntime(
+                deployment,
                 self.client_env(),
                 self.workdir / "lambda",
                 self.retry_delay,
@@ -88,10 +100,10 @@ class LocalCloud:
                 seed=self.seed,
                 max_concurrency=self.lambda_max_concurrency,
                 deliveries={
-                    self.deployment.outputs[stack_outputs.SUBMIT_FUNCTION_NAME]: self.jobs_queue_deliveries
+                    deployment.outputs[stack_outputs.SUBMIT_FUNCTION_NAME]: self.jobs_queue_deliveries
                 },
             )
-            self.lambdas.start()
+            lambdas.start()
             self.integrations = self._install_integrations()
         except BaseException:
             self.stop()
@@ -121,7 +133,7 @@ class LocalCloud:
 
         return install(self.deployment, self.client_env(), self.workdir / "lambda-invoke")
 
-    def _move_tables(self) -> None:
+    def _move_tables(self, server: DynamoDBServer) -> None:
         cfn = self.client("cloudformation")
         tables = [
             r["PhysicalResourceId"]
@@ -129,15 +141,15 @@ class LocalCloud:
             if r.get("ResourceType") == "AWS::DynamoDB::Table"
         ]
         main = self.session().client("dynamodb", endpoint_url=self.endpoint.url)
-        self.dynamodb.move_tables(main, self.client("dynamodb"), tables)
+        server.move_tables(main, self.client("dynamodb"), tables)
 
     def stop(self) -> None:
-        if self.deployment is not None:
+        if self._deployment is not None:
             self._stop_executions()
         if self.integrations is not None:
             self.integrations.stop()
-        if self.lambdas:
-            self.lambdas.stop()
+        if self._lambdas:
+            self._lambdas.stop()
         if self.batch is not None:
             self.batch.stop()
         if self.dynamodb is not None:
@@ -167,6 +179,20 @@ class LocalCloud:
         except Exception:  # stopping must go on whatever state the endpoint is in
             logging.getLogger(__name__).exception("could not stop the running state machine executions")
 
+    @property
+    def deployment(self) -> Deployment:
+        """The deployed stack (its outputs, function code): there is one while the cloud runs."""
+        if self._deployment is None:
+            raise RuntimeError("the local cloud has not deployed its stack: start() it first")
+        return self._deployment
+
+    @property
+    def lambdas(self) -> LambdaRuntime:
+        """The Lambda workers: there are some while the cloud runs."""
+        if self._lambdas is None:
+            raise RuntimeError("the local cloud runs no Lambda workers: start() it first")
+        return self._lambdas
+
     def __enter__(self) -> LocalCloud:
         return self.start()
 
@@ -195,7 +221,24 @@ class LocalCloud:
             region_name=REGION,
         )
 
-    def client(self, service: str) -> Any:
+    @overload
+    def client(self, service: Literal["batch"]) -> BatchClient: ...
+    @overload
+    def client(self, service: Literal["cloudformation"]) -> CloudFormationClient: ...
+    @overload
+    def client(self, service: Literal["dynamodb"]) -> DynamoDBClient: ...
+    @overload
+    def client(self, service: Literal["events"]) -> EventBridgeClient: ...
+    @overload
+    def client(self, service: Literal["lambda"]) -> LambdaClient: ...
+    @overload
+    def client(self, service: Literal["s3"]) -> S3Client: ...
+    @overload
+    def client(self, service: Literal["sqs"]) -> SQSClient: ...
+    @overload
+    def client(self, service: Literal["stepfunctions"]) -> SFNClient: ...
+
+    def client(self, service: Service) -> Any:
         return self.session().client(service, endpoint_url=self.endpoint_url(service))
 
     def snakemake_args(self, storage_prefix: str) -> list[str]:

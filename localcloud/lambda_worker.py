@@ -20,6 +20,7 @@ import signal
 import sys
 import time
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -74,12 +75,14 @@ def load_handler(code_dir: Path, handler: str) -> Any:
     module_name, function_name = handler.rsplit(".", 1)
     sys.path[:0] = [str(code_dir), str(LAYER_DIR)]
     spec = importlib.util.spec_from_file_location(module_name, code_dir / f"{module_name}.py")
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load the handler module {module_name} from {code_dir}")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return getattr(module, function_name)
 
 
-def function_environment(function_name: str, config: dict[str, Any]) -> dict[str, str]:
+def function_environment(function_name: str, config: Mapping[str, Any]) -> dict[str, str]:
     """What Lambda puts in a function's environment: its variables and the reserved ones we use."""
     return {
         **{k: str(v) for k, v in config.get("Environment", {}).get("Variables", {}).items()},
@@ -91,7 +94,12 @@ def function_environment(function_name: str, config: dict[str, Any]) -> dict[str
 class Stats:
     def __init__(self, path: Path | None) -> None:
         self.path = path
-        self.data = {"invocations": 0, "records": 0, "failed_records": 0, "handler_cpu_seconds": 0.0}
+        self.data: dict[str, Any] = {
+            "invocations": 0,
+            "records": 0,
+            "failed_records": 0,
+            "handler_cpu_seconds": 0.0,
+        }
         # AWS API calls the handler made, by service.Operation: count and this process's CPU inside
         # botocore's _make_api_call (request building, signing, HTTP, parsing, retries).
         self.data["calls"] = {}
@@ -102,7 +110,8 @@ class Stats:
         """Wrap botocore's one entry point for API calls; the worker's own SQS calls are not counted."""
         from botocore.client import BaseClient
 
-        original = BaseClient._make_api_call
+        client_class: Any = BaseClient  # botocore's stubs leave out the private method wrapped here
+        original = client_class._make_api_call
         stats = self
 
         def _make_api_call(client: Any, operation_name: str, api_params: dict) -> Any:
@@ -117,7 +126,7 @@ class Stats:
                 calls[op] = calls.get(op, 0) + 1
                 cpu[op] = cpu.get(op, 0.0) + time.process_time() - started
 
-        BaseClient._make_api_call = _make_api_call
+        client_class._make_api_call = _make_api_call
 
     def add(self, records: int, failed: int, cpu: float, wall: float) -> None:
         if not self.data["invocations"]:  # the cold start's second half: work left to the first call
@@ -191,7 +200,7 @@ def run(args: argparse.Namespace) -> None:
 
 
 def invoke(
-    handler: Any, messages: list, arn: str, url: str, partial: bool, config: dict, sqs: Any,
+    handler: Any, messages: list, arn: str, url: str, partial: bool, config: Mapping[str, Any], sqs: Any,
     args: argparse.Namespace, stats: Stats,
 ) -> None:  # fmt: skip
     context = Context(

@@ -47,7 +47,7 @@ def install() -> None:
     if _installed:
         return
     modules = tuple(backends.list_of_moto_modules())
-    backends.list_of_moto_modules = lambda: modules  # type: ignore[assignment]
+    backends.list_of_moto_modules = lambda: modules
 
     original = DomainDispatcherApplication.get_backend_for_host
     found: dict[str | None, Any] = {}
@@ -57,8 +57,8 @@ def install() -> None:
             found[host] = original(self, host)
         return found[host]
 
-    DomainDispatcherApplication.get_backend_for_host = get_backend_for_host  # type: ignore[method-assign]
-    DomainDispatcherApplication.__call__ = _dispatch  # type: ignore[method-assign]
+    DomainDispatcherApplication.get_backend_for_host = get_backend_for_host
+    DomainDispatcherApplication.__call__ = _dispatch
     _installed = True
 
 

@@ -108,9 +108,9 @@ def install() -> None:
         return
     parser = expressions.UpdateExpressionParser
     parse = functools.lru_cache(maxsize=1024)(parser.make)
-    parser.make = staticmethod(parse)  # type: ignore[method-assign,assignment]
-    DepthFirstTraverser.process = _process  # type: ignore[method-assign]
-    DepthFirstTraverser.traverse_node_recursively = _traverse_node_recursively  # type: ignore[method-assign]
+    parser.make = staticmethod(parse)
+    DepthFirstTraverser.process = _process
+    DepthFirstTraverser.traverse_node_recursively = _traverse_node_recursively
     serialize_structure = BaseJSONSerializer._serialize_type_structure
 
     def _serialize_type_structure(
@@ -121,7 +121,7 @@ def install() -> None:
             return
         serialize_structure(self, serialized, value, shape, key)
 
-    BaseJSONSerializer._serialize_type_structure = _serialize_type_structure  # type: ignore[method-assign]
-    ActionCountValidator.traverse = _check_outermost_only  # type: ignore[method-assign]
-    OverlappingPathsValidator.traverse = _check_outermost_only  # type: ignore[method-assign]
+    BaseJSONSerializer._serialize_type_structure = _serialize_type_structure
+    ActionCountValidator.traverse = _check_outermost_only
+    OverlappingPathsValidator.traverse = _check_outermost_only
     _installed = True

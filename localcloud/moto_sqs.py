@@ -31,14 +31,14 @@ _installed = False
 
 def _retention_ok(self: SQSBackend, queue_name: str, message: Message) -> bool:
     retention_period = int(self.get_queue(queue_name).message_retention_period)
-    return retention_period + message.sent_timestamp / 1000 > unix_time()  # type: ignore[operator]
+    return retention_period + message.sent_timestamp / 1000 > unix_time()
 
 
 def install() -> None:
     global _installed
     if _installed:
         return
-    full_attributes = Queue.attributes.fget  # type: ignore[attr-defined]
+    full_attributes = Queue.attributes.fget
 
     def attributes(self: Queue) -> dict[str, Any]:
         if getattr(_sending, "depth", 0):  # inside send_message: it reads ContentBasedDeduplication only
@@ -65,9 +65,9 @@ def install() -> None:
     def pending_message_groups(self: Queue) -> set[str]:
         return {m.group_id for m in self._pending_messages.copy() if m.group_id is not None}
 
-    Queue.attributes = property(attributes)  # type: ignore[method-assign,assignment]
-    Queue.delete_message = delete_message  # type: ignore[method-assign]
-    Queue.pending_message_groups = property(pending_message_groups)  # type: ignore[method-assign,assignment]
-    SQSBackend.send_message = send_message  # type: ignore[method-assign]
-    SQSBackend.is_message_valid_based_on_retention_period = _retention_ok  # type: ignore[method-assign]
+    Queue.attributes = property(attributes)
+    Queue.delete_message = delete_message
+    Queue.pending_message_groups = property(pending_message_groups)
+    SQSBackend.send_message = send_message
+    SQSBackend.is_message_valid_based_on_retention_period = _retention_ok
     _installed = True

@@ -48,8 +48,12 @@ def _construct_intrinsic(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.No
         value = loader.construct_scalar(node)
     elif isinstance(node, yaml.SequenceNode):
         value = loader.construct_sequence(node, deep=True)
-    else:
+    elif isinstance(node, yaml.MappingNode):
         value = loader.construct_mapping(node, deep=True)
+    else:  # PyYAML has no other kind of node
+        raise yaml.constructor.ConstructorError(
+            None, None, f"!{tag_suffix} on a {type(node).__name__}", node.start_mark
+        )
     return {name: value}
 
 

@@ -109,4 +109,5 @@ class BatchRuntimeConfig:
 
     def behaviour_for(self, job_name: str, attempt: int) -> JobBehaviour | None:
         """The first rule that applies to this job attempt, if any."""
-        return next((b for b in self.job_behaviour if b.applies(job_name, attempt)), None)  # type: ignore[union-attr]
+        rules = (b for b in self.job_behaviour if isinstance(b, JobBehaviour))  # all are, after __post_init__
+        return next((b for b in rules if b.applies(job_name, attempt)), None)

@@ -70,7 +70,7 @@ def describe_short(record: JobRecord) -> dict[str, Any]:
         result["startedAt"] = record.started_ms
     if record.stopped_ms is not None:
         result["stoppedAt"] = record.stopped_ms
-    container = {}
+    container: dict[str, Any] = {}
     if record.exit_code is not None:
         container["exitCode"] = record.exit_code
     if record.container_reason:

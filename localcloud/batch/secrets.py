@@ -19,7 +19,7 @@ def _secretsmanager_value(account: str, region: str, value_from: str) -> str:
     secret_id = ":".join(parts[:7])
     json_key, stage, version = [*parts[7:], "", "", ""][:3]
     backend = secretsmanager_backends[account][region]
-    value = backend.get_secret_value(secret_id, version or None, stage or None)  # type: ignore[arg-type]
+    value = backend.get_secret_value(secret_id, version or None, stage or None)
     text = value.get("SecretString") or ""
     if json_key:
         return str(json.loads(text)[json_key])

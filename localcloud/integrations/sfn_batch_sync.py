@@ -9,6 +9,7 @@ just stops polling when the execution stops, leaving the job running.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -23,6 +24,18 @@ from .patches import Patches
 
 logger = logging.getLogger(__name__)
 REASON = "Step Functions execution stopped"
+
+
+class _SyncResolver:
+    """moto's .sync resolver (asked until the job has finished), with what to do once the execution
+    has stopped."""
+
+    def __init__(self, resolve: Callable[[], Any], terminate_if_stopped: Callable[[], None]) -> None:
+        self._resolve = resolve
+        self.terminate_if_stopped = terminate_if_stopped
+
+    def __call__(self) -> Any:
+        return self._resolve()
 
 
 def install(patches: Patches) -> None:
@@ -53,8 +66,7 @@ def install(patches: Patches) -> None:
             except Exception:  # the job may be gone already
                 logger.exception("could not terminate Batch job %s", job_id)
 
-        resolve.terminate_if_stopped = terminate_if_stopped
-        return resolve
+        return _SyncResolver(resolve, terminate_if_stopped)
 
     original_eval_sync = StateTaskServiceBatch._eval_sync
 
