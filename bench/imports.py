@@ -12,7 +12,6 @@ import os
 import statistics
 import subprocess
 import sys
-from typing import Any
 
 from localcloud.cloud import LocalCloud
 from localcloud.deploy import REPO_ROOT
@@ -52,7 +51,7 @@ def handler_import_seconds(cloud: LocalCloud, samples: int = 3) -> dict[str, flo
     lam = cloud.client("lambda")
     results: dict[str, float] = {}
     for name, code_dir in sorted(cloud.deployment.function_code.items()):
-        config: dict[str, Any] = lam.get_function_configuration(FunctionName=name)
+        config = lam.get_function_configuration(FunctionName=name)
         env = {
             **os.environ,
             **cloud.client_env(),

@@ -34,7 +34,7 @@ def _round_calls(result: RunResult) -> dict[str, Any]:
     }
 
 
-def _lambda(result: RunResult, kind: str) -> dict[str, float]:
+def _lambda(result: RunResult, kind: str) -> dict[str, Any]:
     return next((v for k, v in result.lambda_delta.items() if kind in k), {})
 
 

@@ -29,9 +29,8 @@ NESTING = 100_000  # far past any JSON parser's recursion limit, still under SQS
 @dataclass
 class Sent:
     kind: str
-    keys: (
-        tuple[str, str] | None
-    )  # where its FAILED record is expected; None: under (_unparseable, message id)
+    # where its FAILED record is expected; None: under (_unparseable, message id); (): none at all
+    keys: tuple[str, str] | tuple[()] | None
     message_id: str = ""
 
 

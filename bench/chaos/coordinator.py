@@ -6,6 +6,7 @@ import json
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 from botocore.config import Config
 
@@ -46,7 +47,10 @@ def _rule_jobs(jobs: list[BatchJob]) -> list[BatchJob]:
 def coordinator_killed(n: int, workdir: Path) -> Outcome:
     run_id = f"chaos-coord-{uuid.uuid4().hex[:6]}"
     # Rule jobs simulated (long enough to be running when the coordinator dies); the coordinator is real.
-    knobs = {"real_jobs": ("snakemake-coordinator-*",), "terminate_throttle_rate": TERMINATE_THROTTLE_RATE}
+    knobs: dict[str, Any] = {
+        "real_jobs": ("snakemake-coordinator-*",),
+        "terminate_throttle_rate": TERMINATE_THROTTLE_RATE,
+    }
     with chaos_cloud(600.0, **knobs) as cloud:
         runs = RunStore(cloud.client("dynamodb"), cloud.deployment.outputs[stack_outputs.JOBS_TABLE_NAME])
         _request_run(cloud, run_id, n)
@@ -62,7 +66,9 @@ def coordinator_killed(n: int, workdir: Path) -> Outcome:
         killed_at = time.monotonic()
         if coordinator is not None:
             batch.terminate_job(jobId=coordinator.job_id, reason="killed by the chaos suite")
-        run = poll(lambda: (r := runs.get(run_id)) is not None and r.status == RunStatus.FAILED and r, 600)
+        run = poll(
+            lambda: r if (r := runs.get(run_id)) is not None and r.status == RunStatus.FAILED else None, 600
+        )
         run_failed_in = time.monotonic() - killed_at
         settled = poll(lambda: not any(j.active for j in batch_jobs(cloud, run_id)), 600)
         settled_in = time.monotonic() - killed_at

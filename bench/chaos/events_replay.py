@@ -117,7 +117,7 @@ def event_permutations(n: int, workdir: Path) -> Outcome:
     seen: list[dict[str, Any]] = []
     run_id = f"chaos-perm-{uuid.uuid4().hex[:6]}"
     rng = random.Random(7)
-    knobs = {"event_drop_rate": 1.0, "on_event": seen.append, "job_behaviour": BEHAVIOUR}
+    knobs: dict[str, Any] = {"event_drop_rate": 1.0, "on_event": seen.append, "job_behaviour": BEHAVIOUR}
     with chaos_cloud(0.2, on_simulated_success=lambda job: None, **knobs) as cloud:
         submit_jobs(cloud, n, run_id)
         poll(lambda: sum(not j.active for j in batch_jobs(cloud, run_id)) >= n, 600)

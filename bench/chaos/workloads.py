@@ -8,7 +8,7 @@ import subprocess
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from localcloud.batch.faults import plan_event
 from localcloud.cloud import LocalCloud
@@ -19,6 +19,9 @@ from ..harness import RunResult, prepare_fanout, run_workload, wait_for_lambdas_
 from .batch_side import batch_jobs, jobs_per_spec, wait_settled
 from .cloud import chaos_cloud
 from .outcome import Outcome
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs.literals import QueueAttributeNameType
 
 OURS = "aws-basic-batch-sls"
 
@@ -35,7 +38,10 @@ def _submit_deliveries(cloud: LocalCloud, result: RunResult) -> int:
 
 
 def _queue_depth(cloud: LocalCloud, url: str) -> int:
-    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    names: list[QueueAttributeNameType] = [
+        "ApproximateNumberOfMessages",
+        "ApproximateNumberOfMessagesNotVisible",
+    ]
     attributes = cloud.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
     return sum(int(attributes.get(name, 0)) for name in names)
 

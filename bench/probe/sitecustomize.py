@@ -14,6 +14,7 @@ import json
 import os
 import threading
 import time
+from typing import Any
 
 _OUT = os.environ.get("BENCH_PROBE_OUT")
 
@@ -52,18 +53,19 @@ def _install(out: str) -> None:
             bucket = _bucket("sends")
             bucket[op] = bucket.get(op, 0) + 1
 
-    original_create_client = botocore.session.Session.create_client
+    session_class: Any = botocore.session.Session  # Any: a method of it is replaced below
+    original_create_client = session_class.create_client
 
-    def create_client(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def create_client(self, *args, **kwargs):
         client = original_create_client(self, *args, **kwargs)
         client.meta.events.register("before-call", before_call)
         client.meta.events.register("before-send", before_send)
         return client
 
-    botocore.session.Session.create_client = create_client
+    session_class.create_client = create_client
 
-    def wrap_check(check):  # type: ignore[no-untyped-def]
-        async def counted(active_jobs):  # type: ignore[no-untyped-def]
+    def wrap_check(check):
+        async def counted(active_jobs):
             current = {"active": len(active_jobs), "start": time.time(), "calls": {}, "sends": {}}
             local.round = current
             try:
@@ -80,7 +82,7 @@ def _install(out: str) -> None:
 
     original_wait = RemoteExecutor._wait_for_jobs
 
-    async def _wait_for_jobs(self):  # type: ignore[no-untyped-def]
+    async def _wait_for_jobs(self):
         self.check_active_jobs = wrap_check(self.check_active_jobs)
         await original_wait(self)
 
@@ -88,14 +90,14 @@ def _install(out: str) -> None:
 
     original_submission = RemoteExecutor.report_job_submission
 
-    def report_job_submission(self, job_info):  # type: ignore[no-untyped-def]
+    def report_job_submission(self, job_info):
         data["submitted"][str(job_info.external_jobid)] = time.time()
         return original_submission(self, job_info)
 
     RemoteExecutor.report_job_submission = report_job_submission
 
-    def noticing(original, ok: bool):  # type: ignore[no-untyped-def]
-        def noticed(self, job_info, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def noticing(original, ok: bool):
+        def noticed(self, job_info, *args, **kwargs):
             data["noticed"][str(job_info.external_jobid)] = [time.time(), ok]
             return original(self, job_info, *args, **kwargs)
 
