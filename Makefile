@@ -52,6 +52,7 @@ local-cloud: venv
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/hadolint docker/*.Dockerfile
 
 format: venv
@@ -73,6 +74,7 @@ test-unit: venv
 test: venv $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/hadolint docker/*.Dockerfile
 	SAM_CLI=$(SAM) CHECKOV=$(CHECKOV) $(BIN)/python -m tools.check_template --checkov --sam-build
 	$(BIN)/pytest tests
@@ -117,4 +119,4 @@ chaos-smoke: venv
 	$(BIN)/python -m bench.chaos --smoke
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam build .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam build .pytest_cache .ruff_cache .mypy_cache
