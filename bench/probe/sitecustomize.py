@@ -14,6 +14,7 @@ import json
 import os
 import threading
 import time
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 _OUT = os.environ.get("BENCH_PROBE_OUT")
@@ -56,7 +57,7 @@ def _install(out: str) -> None:
     session_class: Any = botocore.session.Session  # Any: a method of it is replaced below
     original_create_client = session_class.create_client
 
-    def create_client(self, *args, **kwargs):
+    def create_client(self: Any, *args: Any, **kwargs: Any) -> Any:
         client = original_create_client(self, *args, **kwargs)
         client.meta.events.register("before-call", before_call)
         client.meta.events.register("before-send", before_send)
@@ -64,8 +65,8 @@ def _install(out: str) -> None:
 
     session_class.create_client = create_client
 
-    def wrap_check(check):
-        async def counted(active_jobs):
+    def wrap_check(check: Callable[[Any], AsyncIterator[Any]]) -> Callable[[Any], AsyncIterator[Any]]:
+        async def counted(active_jobs: Any) -> AsyncIterator[Any]:
             current = {"active": len(active_jobs), "start": time.time(), "calls": {}, "sends": {}}
             local.round = current
             try:
@@ -82,7 +83,7 @@ def _install(out: str) -> None:
 
     original_wait = RemoteExecutor._wait_for_jobs
 
-    async def _wait_for_jobs(self):
+    async def _wait_for_jobs(self: Any) -> None:
         self.check_active_jobs = wrap_check(self.check_active_jobs)
         await original_wait(self)
 
@@ -90,14 +91,14 @@ def _install(out: str) -> None:
 
     original_submission = RemoteExecutor.report_job_submission
 
-    def report_job_submission(self, job_info):
+    def report_job_submission(self: Any, job_info: Any) -> Any:
         data["submitted"][str(job_info.external_jobid)] = time.time()
         return original_submission(self, job_info)
 
     RemoteExecutor.report_job_submission = report_job_submission
 
-    def noticing(original, ok: bool):
-        def noticed(self, job_info, *args, **kwargs):
+    def noticing(original: Callable[..., Any], ok: bool) -> Callable[..., Any]:
+        def noticed(self: Any, job_info: Any, *args: Any, **kwargs: Any) -> Any:
             data["noticed"][str(job_info.external_jobid)] = [time.time(), ok]
             return original(self, job_info, *args, **kwargs)
 
