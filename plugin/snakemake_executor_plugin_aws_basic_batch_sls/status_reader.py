@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from sls_contract.arrays import resolve_children
 from sls_contract.record import ISO_FORMAT, JobRecord
 from sls_contract.status import TERMINAL
 from sls_contract.store import JobStore
@@ -56,6 +57,8 @@ class StatusReader:
                 self.changed_at[record.job_id] = time.monotonic()
             if record.updated_at and record.updated_at > self._watermark:
                 self._watermark = record.updated_at
+        if any(record.is_array() or record.array_job_id for record in records):
+            resolve_children(self.latest)
 
     def quiet(self, job_ids: list[str], after_seconds: float) -> list[str]:
         """Jobs with a live record that has not moved for `after_seconds` (asked about once a period)."""
@@ -77,4 +80,6 @@ class StatusReader:
         found = self.store.get_records(self.run_id, job_ids)
         self.calls += max(1, -(-len(job_ids) // 100))
         self.latest.update(found)
+        if any(record.is_array() or record.array_job_id for record in found.values()):
+            resolve_children(self.latest)
         return found
