@@ -145,3 +145,11 @@ def with_batch_ids(store: Any, records: Iterable[JobRecord]) -> list[JobRecord]:
 
 def is_command_item(sort_key: str) -> bool:
     return sort_key.startswith(COMMAND_KEY_PREFIX)
+
+
+def snakemake_jobs(records: Iterable[JobRecord]) -> list[JobRecord]:
+    """A run's records as its Snakemake jobs: children as their arrays show them, arrays left out
+    (an array is how jobs reached Batch, not a job of the workflow)."""
+    by_id = {record.job_id: record for record in records}
+    resolve_children(by_id)
+    return [record for record in by_id.values() if not record.is_array()]
