@@ -148,10 +148,14 @@ class RunResult:
         return busy or sorted(rounds, key=lambda r: -r["active"])[:1]
 
 
-def _snakemake_flags(cloud: LocalCloud, plugin: str, run_id: str) -> list[str]:
+def _snakemake_flags(cloud: LocalCloud, plugin: str, run_id: str, array_min_size: int = 0) -> list[str]:
+    """array_min_size: this plugin's setting (0: every job its own Batch job, as the polling plugin)."""
     prefix = f"s3://{DATA_BUCKET}/{run_id}"
     if plugin == "aws-basic-batch-sls":
-        return [*cloud.snakemake_args(prefix), "--aws-basic-batch-sls-run-id", run_id]
+        return [
+            *cloud.snakemake_args(prefix), "--aws-basic-batch-sls-run-id", run_id,
+            "--aws-basic-batch-sls-array-min-size", str(array_min_size),
+        ]  # fmt: skip
     outputs = cloud.deployment.outputs
     return [
         "--executor", "aws-basic-batch",
@@ -236,7 +240,7 @@ class Fanout:
 
 def prepare_fanout(
     cloud: LocalCloud, plugin: str, n: int, workdir: Path, extra_env: dict[str, str] | None = None,
-    prefix: str = "bench",
+    prefix: str = "bench", array_min_size: int = 0,
 ) -> Fanout:  # fmt: skip
     """The bench Snakefile's N-way fan-out through ``plugin``, with the probe on (not started)."""
     run_id = f"{prefix}-{plugin.rsplit('-', 1)[-1]}-{n}-{uuid.uuid4().hex[:6]}"
@@ -245,7 +249,7 @@ def prepare_fanout(
     shutil.copy(SNAKEFILE, rundir / "Snakefile")
     command = [
         sys.executable, "-m", "snakemake", "--snakefile", "Snakefile",
-        *_snakemake_flags(cloud, plugin, run_id),
+        *_snakemake_flags(cloud, plugin, run_id, array_min_size),
         "--jobs", str(n), "--config", f"fanout={n}", *COMMON_FLAGS,
     ]  # fmt: skip
     env = {
@@ -261,9 +265,9 @@ def prepare_fanout(
 
 def run_workload(
     cloud: LocalCloud, plugin: str, n: int, workdir: Path, simulated: bool, timeout: float = 1800,
-    extra_env: dict[str, str] | None = None, prefix: str = "bench",
+    extra_env: dict[str, str] | None = None, prefix: str = "bench", array_min_size: int = 0,
 ) -> RunResult:  # fmt: skip
-    fanout = prepare_fanout(cloud, plugin, n, workdir, extra_env, prefix)
+    fanout = prepare_fanout(cloud, plugin, n, workdir, extra_env, prefix, array_min_size)
     run_id, rundir, command, env, probe_out = (
         fanout.run_id, fanout.rundir, fanout.command, fanout.env, fanout.probe_out
     )  # fmt: skip
