@@ -107,6 +107,11 @@ class BatchRuntimeConfig:
     def simulates(self, job_name: str) -> bool:
         return self.simulate and not any(fnmatchcase(job_name, pattern) for pattern in self.real_jobs)
 
-    def behaviour_for(self, job_name: str, attempt: int) -> JobBehaviour | None:
-        """The first rule that applies to this job attempt, if any."""
-        return next((b for b in self.job_behaviour if b.applies(job_name, attempt)), None)  # type: ignore[union-attr]
+    def behaviour_for(self, job_name: str, attempt: int, index: int | None = None) -> JobBehaviour | None:
+        """The first rule that applies to this job attempt, if any; an array child (``index``) also
+        matches a rule on ``<name>:<index>``, so one child can be made to fail or hang."""
+        names = (job_name,) if index is None else (job_name, f"{job_name}:{index}")
+        return next(
+            (b for b in self.job_behaviour if any(b.applies(n, attempt) for n in names)),  # type: ignore[union-attr]
+            None,
+        )
