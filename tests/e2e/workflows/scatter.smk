@@ -2,7 +2,7 @@
 # array setting at or below the scatter's width, its jobs go to Batch as one array job.
 import json
 
-N = int(config.get("n", 6))
+N = int(config.get("shards", 6))
 FAIL = int(config.get("fail", -1))  # this shard exits 3
 FLAKY = int(config.get("flaky", -1))  # this shard exits 7 on its first attempt (retried by Batch)
 SLEEP = int(config.get("sleep", 0))
