@@ -42,7 +42,7 @@ from .overdue import settle_overdue
 from .own_run import OwnRun
 from .resources import Defaults, ResourceError, build_spec, distinct, spec_fields, static_problems
 from .run_id import new_run_id
-from .sender import SpecTooLarge, encode, send_specs
+from .sender import SEND_CONCURRENCY, SpecTooLarge, encode, send_specs
 from .status_reader import StatusReader
 from .storage_outputs import (
     CheckpointOutput,
@@ -255,7 +255,8 @@ class Executor(RemoteExecutor):
         """The array's child records and commands into the table; False (the jobs then go one by one)
         if DynamoDB would not take them."""
         try:
-            self.store.put_items(child_items(array.children, array.spec.job_id, self.store.ttl_seconds))
+            items = child_items(array.children, array.spec.job_id, self.store.ttl_seconds)
+            self.store.put_items(items, concurrency=SEND_CONCURRENCY)
         except (ClientError, BotoCoreError) as exc:
             self.logger.warning(
                 f"aws-basic-batch-sls: could not write the {len(array.children)} jobs of an array of rule "

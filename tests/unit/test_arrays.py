@@ -22,6 +22,7 @@ from sls_contract.status import JobStatus
 from sls_contract.store import JobStore
 from sls_contract.submit_request import build_submit_job_request
 from snakemake_executor_plugin_aws_basic_batch_sls.array_plan import ArrayJob, make_array, plan_arrays
+from tests.support.aws_calls import record_calls
 from tests.support.events import state_change
 from tests.support.specs import minimal_spec, model
 
@@ -227,3 +228,13 @@ def test_reconcile_asks_batch_about_a_silent_child_by_its_child_id(store: JobSto
 
     assert (summary.checked, summary.updated) == (1, 1)
     assert store.get_records(RUN, [child_id])[child_id].status == JobStatus.SUCCEEDED
+
+
+def test_a_large_arrays_children_are_written_several_calls_at_once(store: JobStore) -> None:
+    made = make_array([member(n) for n in range(60)], "python", None)
+    writes = record_calls(store.client, "BatchWriteItem")
+
+    store.put_items(child_items(made.children, made.spec.job_id, store.ttl_seconds), concurrency=8)
+
+    assert [len(call["RequestItems"][store.table_name]) for call in writes] == [25] * 4 + [20]
+    assert sorted(r.array_index for r in store.run_jobs(RUN)) == list(range(60))

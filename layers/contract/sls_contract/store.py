@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -156,18 +157,31 @@ class JobStore:
             condition_values={":token": token},
         )
 
-    def put_items(self, items: list[dict[str, Any]]) -> None:
-        """New items (plain values) with BatchWriteItem, 25 a call; items DynamoDB leaves unprocessed are
-        written again with backoff, as for BatchGetItem, then a throttling ClientError. Only for items
-        nothing else can have written yet (an array's children, before the array is sent)."""
-        for start in range(0, len(items), limits.DYNAMODB_BATCH_WRITE_MAX):
-            chunk = items[start : start + limits.DYNAMODB_BATCH_WRITE_MAX]
-            request = {
+    def put_items(self, items: list[dict[str, Any]], concurrency: int = 1) -> None:
+        """New items (plain values) with BatchWriteItem, 25 a call, up to `concurrency` calls at once;
+        items DynamoDB leaves unprocessed are written again with backoff, as for BatchGetItem, then a
+        throttling ClientError. Only for items nothing else can have written yet (an array's children,
+        before the array is sent)."""
+        requests = [
+            {
                 self.table_name: [
-                    {"PutRequest": {"Item": {k: serialize(v) for k, v in item.items()}}} for item in chunk
+                    {"PutRequest": {"Item": {k: serialize(v) for k, v in item.items()}}}
+                    for item in items[start : start + limits.DYNAMODB_BATCH_WRITE_MAX]
                 ]
             }
-            self._with_backoff("BatchWriteItem", request, self._write_batch)
+            for start in range(0, len(items), limits.DYNAMODB_BATCH_WRITE_MAX)
+        ]
+        if concurrency <= 1 or len(requests) <= 1:
+            for request in requests:
+                self._with_backoff("BatchWriteItem", request, self._write_batch)
+            return
+        with ThreadPoolExecutor(max_workers=min(concurrency, len(requests))) as pool:
+            # list(): the first call that raised re-raises here, after the others finished
+            list(
+                pool.map(
+                    lambda request: self._with_backoff("BatchWriteItem", request, self._write_batch), requests
+                )
+            )
 
     def _write_batch(self, request: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         response = self.client.batch_write_item(RequestItems=request)
