@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from localcloud import dynamodb_meter
 from localcloud.cloud import DATA_BUCKET, LocalCloud
 from localcloud.endpoint import REGION
 from localcloud.report import run_records
@@ -84,8 +85,10 @@ class RunResult:
     # this plugin only: external job id -> when the record function wrote its terminal state (epoch s)
     recorded_at: dict[str, float] = field(default_factory=dict)
     output_tail: str = ""
-    imports: dict[str, float] = field(default_factory=dict)  # handler folder -> cold import seconds
+    imports: dict[str, Any] = field(default_factory=dict)  # bench.imports: handler init and its bare twin
     run_id: str = ""
+    # this plugin only: DynamoDB request units the run's partition cost (localcloud/dynamodb_meter.py)
+    dynamodb_units: dict[str, float] = field(default_factory=dict)
 
     # -- figures --------------------------------------------------------------------------------
     def handoff_seconds(self) -> float | None:
@@ -201,9 +204,17 @@ def _lambda_delta(before: dict[str, dict], after: dict[str, dict]) -> dict[str, 
         old = before.get(name, {})
         delta[name] = {
             key: stats.get(key, 0) - old.get(key, 0)
-            for key in ("invocations", "records", "failed_records", "handler_cpu_seconds")
+            for key in (
+                "invocations",
+                "records",
+                "failed_records",
+                "handler_cpu_seconds",
+                "handler_wall_seconds",
+                "billed_ms",
+                "log_bytes",
+            )
         }
-        for key in ("calls", "call_cpu_seconds"):
+        for key in ("calls", "call_cpu_seconds", "worker_calls"):
             delta[name][key] = {
                 op: value - old.get(key, {}).get(op, 0) for op, value in stats.get(key, {}).items()
             }
@@ -295,4 +306,6 @@ def run_workload(
         probe=probe, terminal_at=terminal_at, created_at=created_at,
         lambda_delta=_lambda_delta(before, cloud.lambdas.stats()), output_tail=tail,
         recorded_at=_record_times(records) if records is not None else {}, run_id=run_id,
+        dynamodb_units=dynamodb_meter.read(cloud.dynamodb.url if cloud.dynamodb else None, run_id)
+        if records is not None else {},
     )  # fmt: skip

@@ -31,7 +31,9 @@ def test_bench_smoke_produces_every_figure(tmp_path, capsys) -> None:
     ]
     assert ours and all(row["split"]["to_record"][0] is not None for row in ours)
     assert set(table["handlers"]) >= {"submit_cpu_per_job", "record_cpu_per_job"}
-    assert {"submit_job", "record_state"} <= set(table["imports"])
+    assert {"submit_job", "record_state"} <= set(table["imports"]) <= set(table["import_bare"])
+    # AND the cost per 1,000 jobs was counted (DynamoDB units included) and is in the printed targets
+    assert table["cost"] and table["cost"][0]["has_dynamodb"] and table["cost"][0]["total"] > 0
 
     # AND the report can be written again from the raw results alone
     raw = tmp_path / "results.json"
