@@ -72,13 +72,17 @@ class ChildJob:
     backend = property(lambda self: self.parent.backend)
     status = property(lambda self: self._status)  # moto's ListJobs jobStatus filter
 
+    def _record(self) -> JobRecord:
+        assert self._lc_record is not None, "a child's record is set when it is created"
+        return self._lc_record
+
     def describe(self) -> dict[str, Any]:
         with self._lock:
-            return describe(self._lc_record)  # type: ignore[arg-type]
+            return describe(self._record())
 
     def describe_short(self) -> dict[str, Any]:
         with self._lock:
-            return describe_short(self._lc_record)  # type: ignore[arg-type]
+            return describe_short(self._record())
 
 
 def validate_array(
