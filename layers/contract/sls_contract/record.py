@@ -49,8 +49,13 @@ def child_job_id(array_job_id: str, index: int) -> str:
     return f"{array_job_id}-{index}"
 
 
+def shard_key(shard: int) -> str:
+    """The live-jobs index's partition value of shard number `shard` (0 <= shard < LIVE_SHARDS)."""
+    return f"live#{shard}"
+
+
 def live_shard(job_id: str) -> str:
-    return f"live#{zlib.crc32(job_id.encode()) % LIVE_SHARDS}"
+    return shard_key(zlib.crc32(job_id.encode()) % LIVE_SHARDS)
 
 
 def valid_record_keys(run_id: object, job_id: object) -> bool:

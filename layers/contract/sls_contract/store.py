@@ -31,6 +31,7 @@ from .record import (
     now_iso,
     record_from_item,
     serialize,
+    shard_key,
 )
 from .spec import JobSpec
 from .status import TERMINAL, JobStatus, progress
@@ -390,7 +391,7 @@ class JobStore:
                 KeyConditionExpression="#shard = :shard AND #updated < :cutoff",
                 ExpressionAttributeNames={"#shard": LIVE_SHARD, "#updated": UPDATED_AT},
                 ExpressionAttributeValues={
-                    ":shard": serialize(f"live#{shard}"),
+                    ":shard": serialize(shard_key(shard)),
                     ":cutoff": serialize(older_than_iso),
                 },
             )
