@@ -120,7 +120,9 @@ def _derived(child: JobRecord, array: JobRecord | None) -> JobRecord:
 def resolve_children(records: dict[str, JobRecord], arrays: dict[str, JobRecord] | None = None) -> None:
     """In place: each child record in `records` (job id -> record) as its array shows it. `arrays` are
     array records to use besides those in `records`."""
-    known = {**(arrays or {}), **{r.job_id: r for r in records.values() if r.is_array()}}
+    # An array's record is found by its key, whatever it holds: one failed before it was ever claimed
+    # (declared lost) has no array_size.
+    known = {**(arrays or {}), **records}
     for job_id, record in records.items():
         if record.array_job_id is not None:
             records[job_id] = _derived(record, known.get(record.array_job_id))
