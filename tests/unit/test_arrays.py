@@ -12,11 +12,12 @@ import pytest
 from botocore.stub import Stubber
 
 from sls_contract import array_child
-from sls_contract.arrays import child_items, resolve_children, with_batch_ids
+from sls_contract.arrays import child_items, resolve_children, snakemake_jobs, with_batch_ids
 from sls_contract.cancel import cancel_run
 from sls_contract.events import parse_state_change
 from sls_contract.reconcile import reconcile
 from sls_contract.record import JOB_ID_ENV, RUN_ID_ENV, TABLE_ENV, JobRecord
+from sls_contract.run_store import job_counts
 from sls_contract.spec import JobSpec
 from sls_contract.status import JobStatus
 from sls_contract.store import JobStore
@@ -238,3 +239,12 @@ def test_a_large_arrays_children_are_written_several_calls_at_once(store: JobSto
 
     assert sorted(len(call["RequestItems"][store.table_name]) for call in writes) == [20] + [25] * 4
     assert sorted(r.array_index for r in store.run_jobs(RUN)) == list(range(60))
+
+
+def test_a_runs_jobs_are_the_arrays_children_not_the_array(store: JobStore, array: ArrayJob) -> None:
+    store.fail_if_absent(RUN, array.spec.job_id, "no record of the array job spec")  # declared lost
+
+    jobs = snakemake_jobs(store.run_jobs(RUN))
+
+    assert sorted(r.job_id for r in jobs) == sorted(c.job_id for c in array.children)
+    assert job_counts(store.run_jobs(RUN)) == {"FAILED": 3}

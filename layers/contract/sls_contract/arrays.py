@@ -154,4 +154,5 @@ def snakemake_jobs(records: Iterable[JobRecord]) -> list[JobRecord]:
     (an array is how jobs reached Batch, not a job of the workflow)."""
     by_id = {record.job_id: record for record in records}
     resolve_children(by_id)
-    return [record for record in by_id.values() if not record.is_array()]
+    arrays = {r.array_job_id for r in by_id.values() if r.array_job_id}
+    return [r for r in by_id.values() if not r.is_array() and r.job_id not in arrays]
