@@ -6,7 +6,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from . import cost, prices
+from . import cost, prices, scale
 from .harness import COMMON_FLAGS, RETRY_ENV, RunResult
 from .imports import BARE_PREFIX, CLIENTS_PREFIX, ratio_verdicts
 
@@ -43,7 +43,8 @@ def _lambda(result: RunResult, kind: str) -> dict[str, float]:
 
 def figures(results: list[RunResult], plan: dict) -> dict[str, Any]:
     table: dict[str, Any] = {"simulated": {}, "real": {}, "handlers": {}}
-    for r in results:
+    runs = [r for r in results if not scale.is_scale(r)]  # the 10,000-job runs: bench/scale.py
+    for r in runs:
         detection = r.detection_seconds()
         row = {
             "ok": r.returncode == 0,
@@ -64,7 +65,7 @@ def figures(results: list[RunResult], plan: dict) -> dict[str, Any]:
                 "to_notice": (_pct(to_notice, 0.5), _pct(to_notice, 0.95)),
             }
         table["simulated" if r.simulated else "real"][(r.plugin, r.n)] = row
-    ours = [r for r in results if r.plugin == OURS and r.simulated]
+    ours = [r for r in runs if r.plugin == OURS and r.simulated]
     if ours:
         largest = max(ours, key=lambda r: r.n)
         submit, record = _lambda(largest, "SubmitFunction"), _lambda(largest, "RecordFunction")
@@ -99,6 +100,7 @@ def figures(results: list[RunResult], plan: dict) -> dict[str, Any]:
                     f"{stats['first_invocation_seconds'] * 1000:.0f} ms ({label})"
                 )
     table["first_invocation"] = first
+    table["scale"] = scale.figures(results, table)
     return table
 
 
@@ -334,6 +336,7 @@ def render_markdown(table: dict[str, Any], results: list[RunResult], plan: dict,
         "## Targets",
         "",
         *targets(table),
+        *scale.target_lines(table),
         "",
         *cost_section(table),
         "## Figures",
@@ -367,8 +370,9 @@ def render_markdown(table: dict[str, Any], results: list[RunResult], plan: dict,
                     f"- {n} {phase}: terminal -> recorded {_f(a50)} / {_f(a95)}; "
                     f"recorded -> noticed {_f(b50)} / {_f(b95)}"
                 )
+    out += ["", *scale.section(table, (plan.get("scale") or (None, None))[1])]
     handlers = table["handlers"]
-    out += ["", "## Handlers", ""]
+    out += ["## Handlers", ""]
     if handlers:
         out += [
             f"- submit: {handlers['submit_cpu_per_job'] * 1000:.2f} ms CPU per job; record: "
@@ -453,7 +457,8 @@ def render_markdown(table: dict[str, Any], results: list[RunResult], plan: dict,
         "active.",
         "- Detection: for each job, the time Snakemake's executor reported it finished (`report_job_success` "
         "/ `report_job_error`) minus the time the local Batch put it in SUCCEEDED (its `stoppedAt`); same clock.",
-        "- Snakemake hand-off: first SubmitJob / SendMessageBatch call until the last job was reported "
+        "- Snakemake hand-off: first SubmitJob / SendMessageBatch call (for array jobs, the BatchWriteItem of "
+        "their children's records and commands, which comes first) until the last job was reported "
         'submitted to Snakemake. "All jobs in Batch" is until Batch had accepted the last SubmitJob (for '
         "this plugin that is the submit Lambda's work, bounded by the same 50 TPS quota).",
         "- Makespan: first hand-off call until the last job was noticed finished.",

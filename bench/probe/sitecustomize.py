@@ -25,6 +25,7 @@ def _install(out: str) -> None:
     lock = threading.Lock()
     local = threading.local()
     data: dict = {
+        "started": time.time(),  # this process's start (near enough): Snakemake's own time before hand-off
         "rounds": [],
         "other": {},
         "other_sends": {},
