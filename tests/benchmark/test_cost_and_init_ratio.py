@@ -129,6 +129,8 @@ def test_init_ratio_verdicts_per_handler() -> None:
     # GIVEN handler and bare medians WHEN judged at 1.3x THEN each handler has its own verdict
     verdicts = ratio_verdicts({"a": 0.26, "b": 0.40, "c": 0.3}, {"a": 0.2, "b": 0.2}, 1.3)
     assert verdicts == {"a": (pytest.approx(1.3), True), "b": (pytest.approx(2.0), False)}
+    # AND the median of the per-pair ratios, when measured, is what is judged
+    assert ratio_verdicts({"a": 0.26}, {"a": 0.2}, 1.3, {"a": 1.5}) == {"a": (1.5, False)}
     table = {
         "imports": {"a": 0.26, "b": 0.40},
         "import_bare": {"a": 0.2, "b": 0.2},
