@@ -1,22 +1,16 @@
-"""Lambda configuration from the environment template.yaml sets.
+"""Lambda configuration from the environment template.yaml sets (pydantic-settings).
 
-What pydantic-settings' BaseSettings did here, without importing it: each field from the environment
-variable of the same name (case-insensitive), keyword arguments first, values validated by pydantic
-(so "30" is an int and a missing required variable is a ValidationError), other variables ignored.
-Importing pydantic-settings cost every function's cold start about 40 ms (its CLI and cloud secret
-sources, python-dotenv), for five plain str/int fields.
+Its import is about 40 ms of every function's init (bench/RESULTS.md, "Handlers"): kept, since reading
+the environment is what the library is for (the project uses the well-kept library over its own code).
 """
 
 from __future__ import annotations
 
-import os
-from typing import Any
-
-from pydantic import BaseModel, ConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-class FunctionSettings(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+class FunctionSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore")
 
     jobs_table_name: str
     record_ttl_days: int = 30
@@ -28,8 +22,3 @@ class FunctionSettings(BaseModel):
     state_machine_arn: str = ""
     # Reconcile function: a non-terminal job with no news for this long is checked with Batch.
     reconcile_after_seconds: int = 900
-
-    def __init__(self, **values: Any) -> None:
-        environment = {name.lower(): value for name, value in os.environ.items()}
-        found = {name: environment[name] for name in type(self).model_fields if name in environment}
-        super().__init__(**{**found, **values})
