@@ -145,10 +145,14 @@ def _drive_start_run(app: ModuleType, context: Any, recorder: CallRecorder) -> N
 
     requested = {"source": "aws-basic-batch-sls", "detail-type": "Run Requested", "id": "e-1"}
     good = upload("run-requests/good.json", json.dumps(REQUEST))
+    # an upload event naming no version (S3's "null": a bucket without versioning): GetObject
+    unversioned = upload("run-requests/plain.json", json.dumps(REQUEST))
+    unversioned["detail"]["object"]["version-id"] = "null"
     bad = upload("run-requests/bad.json", "{not json: [")
     with recorder.recording():
         app.lambda_handler(good, context)
         app.lambda_handler(good, context)  # a duplicate trigger
+        app.lambda_handler(unversioned, context)
         app.lambda_handler(bad, context)
         app.lambda_handler(bad, context)  # a duplicate of a rejected trigger
         app.lambda_handler({**requested, "detail": {**REQUEST, "run_id": "named"}}, context)
@@ -213,7 +217,8 @@ def _drive_reconcile(app: ModuleType, batch_env: BatchEnv, context: Any, recorde
         ("RecordFunction", {"dynamodb:UpdateItem"}),
         (
             "StartRunFunction",
-            {"s3:GetObjectVersion", "states:StartExecution", "dynamodb:PutItem", "dynamodb:GetItem"},
+            {"s3:GetObject", "s3:GetObjectVersion", "states:StartExecution"}
+            | {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"},
         ),
         (
             "RunLifecycleFunction",
