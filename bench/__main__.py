@@ -2,8 +2,10 @@
 
 Simulated phase: one local cloud whose Batch simulates execution (every job RUNNING for a fixed time on
 elastic capacity, its Snakemake output put in the local S3 on success), fan-outs of 100 and 1,000 jobs
-through each plugin. Real phase: a second local cloud whose Batch runs every job's real Snakemake
-command as a process (vCPUs = this machine's cores), a fan-out of 200 jobs through each plugin.
+through each plugin. Scale phase (bench/scale.py): a 10,000-job scatter through this plugin with AWS
+Batch array jobs and without, a fresh simulated local cloud for each. Real phase: a second local cloud
+whose Batch runs every job's real Snakemake command as a process (vCPUs = this machine's cores), a
+fan-out of 200 jobs through each plugin. `--only 1000,10k` runs just those parts.
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ from pathlib import Path
 from localcloud.batch import BatchRuntimeConfig
 from localcloud.cloud import LocalCloud
 
+from . import scale
 from .harness import HERE, PLUGINS, OutputWriter, RunResult, run_workload
 from .imports import handler_import_seconds
 from .report import figures, render_markdown, render_png
 
-FULL = {"simulated": [(100, 10.0), (1000, 30.0)], "real": 200}
-SMOKE = {"simulated": [(20, 3.0)], "real": 4}
+# "scale": the N-way scatter with and without array jobs (bench/scale.py), N and seconds per job.
+FULL = {"simulated": [(100, 10.0), (1000, 30.0)], "real": 200, "scale": (10_000, 90.0)}
+SMOKE = {"simulated": [(20, 3.0)], "real": 4, "scale": (60, 3.0)}
 
 
 def _cloud(simulated: bool, seconds: float = 1.0) -> LocalCloud:
@@ -60,6 +64,11 @@ def run(plan: dict, workdir: Path) -> list[RunResult]:
                 result = run_workload(cloud, plugin, n, workdir, simulated=True)
                 _say(_summary(result))
                 results.append(result)
+    if plan.get("scale"):
+        scale_n, scale_seconds = plan["scale"]
+        results += scale.run(scale_n, scale_seconds, workdir, _cloud, _say)
+    if not plan.get("real"):
+        return results
     _say("local cloud up: real job processes")
     with _cloud(False) as cloud:
         for plugin in PLUGINS:
@@ -74,6 +83,18 @@ def run(plan: dict, workdir: Path) -> list[RunResult]:
     return results
 
 
+def _only(plan: dict, parts: set[str]) -> dict:
+    """The plan with only these parts: simulated sizes by number, "real", "10k" (or "scale")."""
+    known = {str(n) for n, _ in plan["simulated"]} | {"real", "10k", "scale"}
+    if parts - known:
+        raise SystemExit(f"--only: unknown part(s) {sorted(parts - known)}; known: {sorted(known)}")
+    return {
+        "simulated": [(n, s) for n, s in plan["simulated"] if str(n) in parts],
+        "real": plan["real"] if "real" in parts else 0,
+        "scale": plan["scale"] if parts & {"10k", "scale"} else None,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--smoke", action="store_true", help="a small version: prints figures only")
@@ -82,8 +103,15 @@ def main(argv: list[str] | None = None) -> int:
         "--render", type=Path, metavar="RESULTS_JSON",
         help="write the report from a previous run's results.json instead of running anything",
     )  # fmt: skip
+    parser.add_argument(
+        "--only", metavar="PARTS",
+        help="run only these parts, comma-separated: simulated sizes (100,1000), real, 10k (the "
+        "scale runs); prints the report (RESULTS.md is written only with --out)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     plan = SMOKE if args.smoke else FULL
+    if args.only:
+        plan = _only(plan, {part.strip() for part in args.only.split(",")})
     if args.render:
         results = [RunResult(**r) for r in json.loads(args.render.read_text())]
     else:
@@ -95,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     table = figures(results, plan)
     markdown = render_markdown(table, results, plan, smoke=args.smoke)
     print(markdown)
-    if not args.smoke:
+    if not args.smoke and (not args.only or args.out != HERE):
         (args.out / "RESULTS.md").write_text(markdown)
         render_png(table, args.out / "results.png")
         _say(f"wrote {args.out / 'RESULTS.md'} and {args.out / 'results.png'}")

@@ -13,13 +13,23 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+from localcloud import dynamodb_meter
 from localcloud.cloud import DATA_BUCKET, LocalCloud
 from localcloud.endpoint import REGION
 from localcloud.report import run_records
 from sls_contract import stack_outputs
-from sls_contract.record import ISO_FORMAT, JobRecord
+from sls_contract.arrays import COMMAND_ATTRIBUTE, command_key
+from sls_contract.record import (
+    ISO_FORMAT,
+    JOB_ID_ENV,
+    RUN_ID_ENV,
+    TABLE_ENV,
+    JobRecord,
+    child_job_id,
+    item_key,
+)
 from sls_contract.status import TERMINAL
 
 HERE = Path(__file__).resolve().parent
@@ -40,6 +50,10 @@ COMMON_FLAGS = [
 # enforces the 50 TPS SubmitJob quota and the aws-basic-batch plugin submits from the client.
 RETRY_ENV = {"AWS_RETRY_MODE": "standard", "AWS_MAX_ATTEMPTS": "10"}
 
+# The calls that hand jobs over: this plugin's spec sends (after, for an array, its children's records
+# and commands: BatchWriteItem), the polling plugin's SubmitJob. The first one starts the hand-off.
+HANDOFF_OPS = ("dynamodb.BatchWriteItem", "sqs.SendMessageBatch", "batch.SubmitJob")
+
 _TARGET = re.compile(r"--target-jobs\s+'?work:i=(\d+)")
 _PREFIX = re.compile(r"--default-storage-prefix\s+'?(s3://[^'\s]+)")
 
@@ -49,25 +63,46 @@ class OutputWriter:
 
     def __init__(self) -> None:
         self._s3: Any = None
+        self._dynamodb: Any = None
 
     def __call__(self, job: dict[str, Any]) -> None:
-        command = " ".join(job["container"]["command"])
+        command = " ".join(self._command(job))
         target, prefix = _TARGET.search(command), _PREFIX.search(command)
         if not (target and prefix):
             raise ValueError("not a bench fan-out job: no --target-jobs work:i=N / storage prefix")
         if self._s3 is None:
-            import boto3
-
-            from localcloud.endpoint import CREDENTIALS
-
-            env = {"AWS_ENDPOINT_URL": os.environ["AWS_ENDPOINT_URL"]}
-            self._s3 = boto3.client(
-                "s3", endpoint_url=env["AWS_ENDPOINT_URL"], region_name=REGION,
-                aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
-                aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-            )  # fmt: skip
+            self._s3 = self._client("s3")
         bucket, _, key = prefix.group(1)[len("s3://") :].partition("/")
         self._s3.put_object(Bucket=bucket, Key=f"{key}/out/{target.group(1)}.txt", Body=b"simulated\n")
+
+    def _command(self, job: dict[str, Any]) -> list[str]:
+        """The job's Snakemake command; an array child's is not in its description (every child has the
+        array's bootstrap) but in the jobs table, read with one GetItem by its index, as the child does."""
+        index = (job.get("arrayProperties") or {}).get("index")
+        if index is None:
+            return job["container"]["command"]
+        env = {e["name"]: e["value"] for e in job["container"].get("environment", [])}
+        if self._dynamodb is None:
+            self._dynamodb = self._client("dynamodb")
+        run_id, child = env[RUN_ID_ENV], child_job_id(env[JOB_ID_ENV], index)
+        item = self._dynamodb.get_item(
+            TableName=env[TABLE_ENV], Key=item_key(run_id, command_key(child)), ConsistentRead=True
+        )["Item"]
+        return [part["S"] for part in item[COMMAND_ATTRIBUTE]["L"]]
+
+    @staticmethod
+    def _client(service: Literal["s3", "dynamodb"]) -> Any:
+        """A client of the running local cloud (this process's environment points at it)."""
+        import boto3
+
+        from localcloud.endpoint import CREDENTIALS
+
+        endpoint = os.environ.get(f"AWS_ENDPOINT_URL_{service.upper()}") or os.environ["AWS_ENDPOINT_URL"]
+        return boto3.client(
+            service, endpoint_url=endpoint, region_name=REGION,
+            aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        )  # fmt: skip
 
 
 @dataclass
@@ -81,42 +116,33 @@ class RunResult:
     terminal_at: dict[str, float]  # external job id -> when Batch recorded it terminal (epoch s)
     created_at: dict[str, float]  # external job id -> when Batch accepted SubmitJob (epoch s)
     lambda_delta: dict[str, dict[str, Any]] = field(default_factory=dict)
+    array_min_size: int = 0  # this plugin's --aws-basic-batch-sls-array-min-size in this run (0: per job)
     # this plugin only: external job id -> when the record function wrote its terminal state (epoch s)
     recorded_at: dict[str, float] = field(default_factory=dict)
     output_tail: str = ""
-    imports: dict[str, float] = field(default_factory=dict)  # handler folder -> cold import seconds
+    imports: dict[str, Any] = field(default_factory=dict)  # bench.imports: handler init and its bare twin
     run_id: str = ""
+    # this plugin only: DynamoDB request units the run's partition cost (localcloud/dynamodb_meter.py)
+    dynamodb_units: dict[str, float] = field(default_factory=dict)
 
     # -- figures --------------------------------------------------------------------------------
     def handoff_seconds(self) -> float | None:
         submitted = sorted(self.probe["submitted"].values())
-        first_ops = [
-            t
-            for op, t in self.probe["first_call"].items()
-            if op in ("sqs.SendMessageBatch", "batch.SubmitJob")
-        ]
+        first_ops = [t for op, t in self.probe["first_call"].items() if op in HANDOFF_OPS]
         if not submitted or not first_ops:
             return None
         return submitted[-1] - min(first_ops)
 
     def batch_handoff_seconds(self) -> float | None:
         """From the first hand-off call until Batch had accepted every job (SubmitJob done)."""
-        first_ops = [
-            t
-            for op, t in self.probe["first_call"].items()
-            if op in ("sqs.SendMessageBatch", "batch.SubmitJob")
-        ]
+        first_ops = [t for op, t in self.probe["first_call"].items() if op in HANDOFF_OPS]
         if len(self.created_at) < self.n or not first_ops:
             return None
         return max(self.created_at.values()) - min(first_ops)
 
     def makespan_seconds(self) -> float | None:
         noticed = [t for t, _ in self.probe["noticed"].values()]
-        first_ops = [
-            t
-            for op, t in self.probe["first_call"].items()
-            if op in ("sqs.SendMessageBatch", "batch.SubmitJob")
-        ]
+        first_ops = [t for op, t in self.probe["first_call"].items() if op in HANDOFF_OPS]
         if not noticed or not first_ops:
             return None
         return max(noticed) - min(first_ops)
@@ -148,10 +174,14 @@ class RunResult:
         return busy or sorted(rounds, key=lambda r: -r["active"])[:1]
 
 
-def _snakemake_flags(cloud: LocalCloud, plugin: str, run_id: str) -> list[str]:
+def _snakemake_flags(cloud: LocalCloud, plugin: str, run_id: str, array_min_size: int = 0) -> list[str]:
+    """array_min_size: this plugin's setting (0: every job its own Batch job, as the polling plugin)."""
     prefix = f"s3://{DATA_BUCKET}/{run_id}"
     if plugin == "aws-basic-batch-sls":
-        return [*cloud.snakemake_args(prefix), "--aws-basic-batch-sls-run-id", run_id]
+        return [
+            *cloud.snakemake_args(prefix), "--aws-basic-batch-sls-run-id", run_id,
+            "--aws-basic-batch-sls-array-min-size", str(array_min_size),
+        ]  # fmt: skip
     outputs = cloud.deployment.outputs
     return [
         "--executor", "aws-basic-batch",
@@ -197,9 +227,17 @@ def _lambda_delta(before: dict[str, dict], after: dict[str, dict]) -> dict[str, 
         old = before.get(name, {})
         delta[name] = {
             key: stats.get(key, 0) - old.get(key, 0)
-            for key in ("invocations", "records", "failed_records", "handler_cpu_seconds")
+            for key in (
+                "invocations",
+                "records",
+                "failed_records",
+                "handler_cpu_seconds",
+                "handler_wall_seconds",
+                "billed_ms",
+                "log_bytes",
+            )
         }
-        for key in ("calls", "call_cpu_seconds"):
+        for key in ("calls", "call_cpu_seconds", "worker_calls"):
             delta[name][key] = {
                 op: value - old.get(key, {}).get(op, 0) for op, value in stats.get(key, {}).items()
             }
@@ -236,7 +274,7 @@ class Fanout:
 
 def prepare_fanout(
     cloud: LocalCloud, plugin: str, n: int, workdir: Path, extra_env: dict[str, str] | None = None,
-    prefix: str = "bench",
+    prefix: str = "bench", array_min_size: int = 0,
 ) -> Fanout:  # fmt: skip
     """The bench Snakefile's N-way fan-out through ``plugin``, with the probe on (not started)."""
     run_id = f"{prefix}-{plugin.rsplit('-', 1)[-1]}-{n}-{uuid.uuid4().hex[:6]}"
@@ -245,7 +283,7 @@ def prepare_fanout(
     shutil.copy(SNAKEFILE, rundir / "Snakefile")
     command = [
         sys.executable, "-m", "snakemake", "--snakefile", "Snakefile",
-        *_snakemake_flags(cloud, plugin, run_id),
+        *_snakemake_flags(cloud, plugin, run_id, array_min_size),
         "--jobs", str(n), "--config", f"fanout={n}", *COMMON_FLAGS,
     ]  # fmt: skip
     env = {
@@ -261,9 +299,9 @@ def prepare_fanout(
 
 def run_workload(
     cloud: LocalCloud, plugin: str, n: int, workdir: Path, simulated: bool, timeout: float = 1800,
-    extra_env: dict[str, str] | None = None, prefix: str = "bench",
+    extra_env: dict[str, str] | None = None, prefix: str = "bench", array_min_size: int = 0,
 ) -> RunResult:  # fmt: skip
-    fanout = prepare_fanout(cloud, plugin, n, workdir, extra_env, prefix)
+    fanout = prepare_fanout(cloud, plugin, n, workdir, extra_env, prefix, array_min_size)
     run_id, rundir, command, env, probe_out = (
         fanout.run_id, fanout.rundir, fanout.command, fanout.env, fanout.probe_out
     )  # fmt: skip
@@ -289,6 +327,9 @@ def run_workload(
     return RunResult(
         plugin=plugin, n=n, simulated=simulated, returncode=proc.returncode, wall_seconds=wall,
         probe=probe, terminal_at=terminal_at, created_at=created_at,
+        array_min_size=array_min_size,
         lambda_delta=_lambda_delta(before, cloud.lambdas.stats()), output_tail=tail,
         recorded_at=_record_times(records) if records is not None else {}, run_id=run_id,
+        dynamodb_units=dynamodb_meter.read(cloud.dynamodb.url if cloud.dynamodb else None, run_id)
+        if records is not None else {},
     )  # fmt: skip

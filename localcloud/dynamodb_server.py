@@ -19,7 +19,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from . import moto_dispatch, moto_dynamodb
+from . import dynamodb_meter, moto_dispatch, moto_dynamodb
 from .endpoint import free_port
 
 ENDPOINT_ENV = "AWS_ENDPOINT_URL_DYNAMODB"
@@ -105,6 +105,7 @@ def main(argv: list[str]) -> None:
 
     moto_dispatch.install()
     moto_dynamodb.install()
+    dynamodb_meter.install()  # request units per run, for the benchmark's cost figures
     moto_server_main(argv)
 
 

@@ -22,7 +22,10 @@ import boto3
 from .deploy import REPO_ROOT, Deployment
 
 DEFAULT_MAX_CONCURRENCY = 5
-_SUMMED = ("invocations", "records", "failed_records", "handler_cpu_seconds")
+_SUMMED = (
+    "invocations", "records", "failed_records", "handler_cpu_seconds",
+    "handler_wall_seconds", "billed_ms", "log_bytes",
+)  # fmt: skip
 _SLOWEST = ("import_seconds", "first_invocation_seconds", "first_invocation_cpu_seconds")
 
 
@@ -152,7 +155,7 @@ class LambdaRuntime:
                         total[key] = max(total.get(key, 0.0), data[key])
                 for key in _SUMMED:
                     total[key] = total.get(key, 0) + data.get(key, 0)
-                for key in ("calls", "call_cpu_seconds"):
+                for key in ("calls", "call_cpu_seconds", "worker_calls"):
                     into = total.setdefault(key, {})
                     for op, value in data.get(key, {}).items():
                         into[op] = into.get(op, 0) + value

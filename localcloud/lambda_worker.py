@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import math
 import os
 import random
 import signal
@@ -104,6 +105,14 @@ class Stats:
         # botocore's _make_api_call (request building, signing, HTTP, parsing, retries).
         self.data["calls"] = {}
         self.data["call_cpu_seconds"] = {}
+        # For the cost figures: Lambda's billed duration (each invocation's wall time rounded up to the
+        # millisecond), the bytes the handler wrote to stdout/stderr (CloudWatch Logs ingestion), and
+        # the SQS calls this worker made as the event source mapping (receives, with or without
+        # messages, deletes, visibility changes).
+        self.data["billed_ms"] = 0
+        self.data["handler_wall_seconds"] = 0.0
+        self.data["log_bytes"] = 0
+        self.data["worker_calls"] = {}
         self.in_handler = False
 
     def count_api_calls(self) -> None:
@@ -116,7 +125,14 @@ class Stats:
 
         def _make_api_call(client: Any, operation_name: str, api_params: dict) -> Any:
             if not stats.in_handler:
-                return original(client, operation_name, api_params)
+                result = original(client, operation_name, api_params)
+                if client.meta.service_model.service_name == "sqs":
+                    op = f"sqs.{operation_name}"
+                    if operation_name == "ReceiveMessage" and not result.get("Messages"):
+                        op += " (empty)"
+                    mine = stats.data["worker_calls"]
+                    mine[op] = mine.get(op, 0) + 1
+                return result
             op = f"{client.meta.service_model.service_name}.{operation_name}"
             started = time.process_time()
             try:
@@ -136,13 +152,34 @@ class Stats:
         self.data["records"] += records
         self.data["failed_records"] += failed
         self.data["handler_cpu_seconds"] += cpu
+        self.data["handler_wall_seconds"] += wall
+        self.data["billed_ms"] += max(1, math.ceil(wall * 1000))
         self.write()
+
+    def count_log_bytes(self) -> None:
+        """What the handler writes to stdout and stderr (Powertools' JSON logs and EMF metrics); the
+        streams are wrapped before the handler module is loaded, as its Logger keeps the stream."""
+        sys.stdout = _CountingStream(sys.stdout, self)
+        sys.stderr = _CountingStream(sys.stderr, self)
 
     def write(self) -> None:
         if self.path:
             tmp = self.path.with_suffix(".tmp")
             tmp.write_text(json.dumps(self.data))
             tmp.replace(self.path)
+
+
+class _CountingStream:
+    def __init__(self, stream: Any, stats: Stats) -> None:
+        self._stream, self._stats = stream, stats
+
+    def write(self, text: str) -> int:
+        if self._stats.in_handler:
+            self._stats.data["log_bytes"] += len(text.encode("utf-8", "replace"))
+        return self._stream.write(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 def _receive(sqs: Any, url: str, batch_size: int, window_s: float) -> list[dict[str, Any]]:
@@ -169,6 +206,7 @@ def run(args: argparse.Namespace) -> None:
     os.environ.update(function_environment(args.function_name, config))
     stats = Stats(Path(args.stats_file) if args.stats_file else None)
     stats.count_api_calls()
+    stats.count_log_bytes()
     started = time.perf_counter()
     handler = load_handler(Path(args.code_dir), config["Handler"])
     stats.data["import_seconds"] = time.perf_counter() - started

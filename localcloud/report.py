@@ -6,6 +6,7 @@ from typing import Any
 
 from rich.table import Table
 
+from sls_contract.arrays import snakemake_jobs
 from sls_contract.record import JobRecord
 from sls_contract.store import JobStore
 
@@ -13,7 +14,7 @@ _STYLE = {"SUCCEEDED": "green", "FAILED": "red"}
 
 
 def run_records(dynamodb: Any, table_name: str, run_id: str) -> list[JobRecord]:
-    records = JobStore(dynamodb, table_name).run_jobs(run_id)
+    records = snakemake_jobs(JobStore(dynamodb, table_name).run_jobs(run_id))
     return sorted(records, key=JobRecord.sort_key)
 
 

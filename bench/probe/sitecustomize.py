@@ -27,12 +27,16 @@ def _install(out: str) -> None:
     lock = threading.Lock()
     local = threading.local()
     data: dict = {
+        "started": time.time(),  # this process's start (near enough): Snakemake's own time before hand-off
         "rounds": [],
         "other": {},
         "other_sends": {},
         "submitted": {},
         "noticed": {},
         "first_call": {},
+        # SQS bills each 64 KiB chunk of a request's payload as one request: chunks per operation,
+        # from each HTTP attempt's body (the request's JSON, a little more than the payload).
+        "sqs_chunks": {},
     }
 
     def _bucket(kind: str) -> dict:
@@ -48,11 +52,16 @@ def _install(out: str) -> None:
             bucket[op] = bucket.get(op, 0) + 1
             data["first_call"].setdefault(op, time.time())
 
-    def before_send(event_name: str, **_: object) -> None:
+    def before_send(event_name: str, request: object = None, **_: object) -> None:
         op = ".".join(event_name.split(".")[1:3])
+        body = getattr(request, "body", None)
+        size = len(body) if isinstance(body, (bytes, str)) else 0
         with lock:
             bucket = _bucket("sends")
             bucket[op] = bucket.get(op, 0) + 1
+            if op.startswith("sqs."):
+                chunks = data["sqs_chunks"]
+                chunks[op] = chunks.get(op, 0) + max(1, -(-size // 65536))
 
     session_class: Any = botocore.session.Session  # Any: a method of it is replaced below
     original_create_client = session_class.create_client

@@ -107,7 +107,12 @@ class BatchRuntimeConfig:
     def simulates(self, job_name: str) -> bool:
         return self.simulate and not any(fnmatchcase(job_name, pattern) for pattern in self.real_jobs)
 
-    def behaviour_for(self, job_name: str, attempt: int) -> JobBehaviour | None:
-        """The first rule that applies to this job attempt, if any."""
+    def behaviour_for(self, job_name: str, attempt: int, index: int | None = None) -> JobBehaviour | None:
+        """The first rule that applies to this job attempt, if any; an array child (``index``) also
+        matches a rule on ``<name>:<index>``, so one child can be made to fail or hang."""
         rules = (b for b in self.job_behaviour if isinstance(b, JobBehaviour))  # all are, after __post_init__
-        return next((b for b in rules if b.applies(job_name, attempt)), None)
+        names = (job_name,) if index is None else (job_name, f"{job_name}:{index}")
+        return next(
+            (b for b in rules if any(b.applies(n, attempt) for n in names)),
+            None,
+        )

@@ -46,8 +46,11 @@ def describe(record: JobRecord, with_tags: bool = True) -> dict[str, Any]:
     if record.share_identifier:
         result["shareIdentifier"] = record.share_identifier
     result["schedulingPriority"] = record.priority
+    array = array_properties(record)
+    if array is not None:
+        result["arrayProperties"] = array
     if with_tags:
-        tags = job.backend.list_tags_for_resource(job.arn)
+        tags = job.backend.list_tags_for_resource(getattr(job, "tags_arn", job.arn))
         if tags:
             result["tags"] = tags
     return result
@@ -77,4 +80,22 @@ def describe_short(record: JobRecord) -> dict[str, Any]:
         container["reason"] = record.container_reason
     if container:
         result["container"] = container
+    array = array_properties(record)
+    if array is not None:
+        result["arrayProperties"] = array
     return result
+
+
+def array_properties(record: JobRecord) -> dict[str, Any] | None:
+    """ArrayPropertiesDetail (DescribeJobs) or ArrayPropertiesSummary (ListJobs): a child's index; a
+    parent's size and its children's count in each status, with when that count last changed."""
+    if record.array_index is not None:
+        return {"index": record.array_index}
+    state = record.array
+    if state is None:
+        return None
+    return {
+        "statusSummary": dict(state.counts),
+        "statusSummaryLastUpdatedAt": state.updated_ms,
+        "size": state.size,
+    }

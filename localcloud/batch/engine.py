@@ -13,6 +13,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from .arrays import child_changed, stop_array
 from .capacity import Capacity
 from .config import BatchRuntimeConfig
 from .describe import describe
@@ -70,12 +71,18 @@ class Engine:
             record = self.records.get(job_id)
             if record is None:
                 return False
-            if record.status in BEFORE_STARTING:
-                self._cancel_queued(record, reason)
-            elif record.status not in TERMINAL and record.current is not None:
-                record.current.kill_reason = record.current.kill_reason or reason
-                self._kill_attempt(record, record.current)
+            if record.array is not None:
+                stop_array(self, record, reason, terminate=True)
+            else:
+                self.terminate_record(record, reason)
             return True
+
+    def terminate_record(self, record: JobRecord, reason: str) -> None:
+        if record.status in BEFORE_STARTING:
+            self._cancel_queued(record, reason)
+        elif record.status not in TERMINAL and record.current is not None:
+            record.current.kill_reason = record.current.kill_reason or reason
+            self._kill_attempt(record, record.current)
 
     def cancel(self, job_id: str, reason: str) -> bool:
         """CancelJob: only jobs that have not started; STARTING/RUNNING jobs are left alone, as AWS."""
@@ -83,7 +90,9 @@ class Engine:
             record = self.records.get(job_id)
             if record is None:
                 return False
-            if record.status in BEFORE_STARTING:
+            if record.array is not None:
+                stop_array(self, record, reason, terminate=False)
+            elif record.status in BEFORE_STARTING:
                 self._cancel_queued(record, reason)
             return True
 
@@ -95,7 +104,7 @@ class Engine:
                     if record.current is not None and record.current.proc is not None:
                         kill_group(record.current.proc)
                     self._running.pop(job_id, None)
-                    self.capacity.runnable.pop(job_id, None)
+                    self.capacity.discard_runnable(job_id)
                     self.capacity.release(record)
                     del self.records[job_id]
 
@@ -112,14 +121,16 @@ class Engine:
 
     # -- transitions --------------------------------------------------------------------------------
     def _set_status(self, record: JobRecord, status: str) -> None:
-        record.status = status
+        previous, record.status = record.status, status
         record.job._status = status  # ListJobs' jobStatus filter reads moto's own field
         self.publisher.publish(record.account, record.region, describe(record, with_tags=False))
+        if record.parent is not None:
+            child_changed(self, record, previous)
 
     def _after_submit(self, record: JobRecord) -> None:
         with self.lock:
-            if record.status != "SUBMITTED" or self._stopped:
-                return
+            if record.status not in ("SUBMITTED", "PENDING") or self._stopped:
+                return  # cancelled before it got here (array children start in PENDING)
             waiting = []
             for dep in record.job.depends_on or []:
                 dep_status = self._status_of(dep["jobId"])
@@ -131,7 +142,8 @@ class Engine:
             if waiting:
                 for dep_id in waiting:
                     self._dependents.setdefault(dep_id, set()).add(record.job_id)
-                self._set_status(record, "PENDING")
+                if record.status != "PENDING":
+                    self._set_status(record, "PENDING")
             else:
                 self._make_runnable(record)
 
@@ -143,7 +155,7 @@ class Engine:
     def _make_runnable(self, record: JobRecord) -> None:
         record.status_reason = None
         self._set_status(record, "RUNNABLE")
-        self.capacity.runnable[record.job_id] = record
+        self.capacity.add_runnable(record)
         self._dispatch_soon()
 
     def _dispatch_soon(self) -> None:
@@ -156,11 +168,7 @@ class Engine:
             self._dispatch_pending = False
             if self._stopped:
                 return
-            for record in self.capacity.dispatch_order():
-                ce_arn = self.capacity.place(record)
-                if ce_arn is None:
-                    continue
-                del self.capacity.runnable[record.job_id]
+            for record, ce_arn in self.capacity.dispatch():
                 record.ce_arn = ce_arn
                 self._start_attempt(record)
 
@@ -169,7 +177,7 @@ class Engine:
         number = len(record.attempts) + 1
         stream = f"{record.job.job_definition.name}/default/{uuid.uuid4().hex}"
         attempt = Attempt(number=number, started_ms=now_ms(), log_stream=stream)
-        attempt.behaviour = self.config.behaviour_for(record.name, number)
+        attempt.behaviour = self.config.behaviour_for(record.name, number, record.array_index)
         record.current, record.log_stream = attempt, stream
         record.exit_code = record.container_reason = None
         ensure_stream(record.account, record.region, stream)
@@ -276,6 +284,9 @@ class Engine:
                 "AWS_BATCH_CE_NAME": (record.ce_arn or "").rsplit("/", 1)[-1],
             }
         )
+        if record.parent is not None:
+            env["AWS_BATCH_JOB_ARRAY_INDEX"] = str(record.array_index)
+            env["AWS_BATCH_JOB_ARRAY_SIZE"] = str(record.parent.array.size)
         return env
 
     def _poll(self) -> None:
@@ -363,10 +374,10 @@ class Engine:
             shutil.rmtree(attempt.scratch, ignore_errors=True)
 
     def _cancel_queued(self, record: JobRecord, reason: str) -> None:
-        self.capacity.runnable.pop(record.job_id, None)
+        self.capacity.discard_runnable(record.job_id)
         self._finalize(record, "FAILED", reason)
 
-    def _finalize(self, record: JobRecord, status: str, reason: str) -> None:
+    def _finalize(self, record: JobRecord, status: str, reason: str | None) -> None:
         record.status_reason = reason
         record.stopped_ms = now_ms()
         self._set_status(record, status)

@@ -18,6 +18,13 @@ logger = logging.getLogger(__name__)
 TERMINAL = ("SUCCEEDED", "FAILED")
 
 
+def fault_key(detail: dict[str, Any]) -> str:
+    """The name the fault plan is drawn for: the job name, ``<name>:<index>`` for an array child (its
+    children share the parent's name, yet each child's events are dropped or reordered on its own)."""
+    index = (detail.get("arrayProperties") or {}).get("index")
+    return str(detail["jobName"]) if index is None else f"{detail['jobName']}:{index}"
+
+
 class EventPublisher:
     """Turns job snapshots into EventBridge events: source aws.batch, detail = DescribeJobs' job."""
 
@@ -33,7 +40,7 @@ class EventPublisher:
         if self._config.on_event is not None:
             self._config.on_event(detail)
         attempt = len(detail.get("attempts", [])) + (0 if detail["status"] in TERMINAL else 1)
-        plan = plan_event(self._config, detail["jobName"], detail["status"], attempt)
+        plan = plan_event(self._config, fault_key(detail), detail["status"], attempt)
         if plan.drop:
             if detail["status"] in TERMINAL:  # events held back for a successor: it will never come
                 self._scheduler.call_later(self._config.reorder_hold_seconds, lambda: self._release(job_id))

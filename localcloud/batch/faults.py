@@ -76,7 +76,8 @@ def plan_event(config: BatchRuntimeConfig, job_name: str, status: str, attempt: 
     """The fate of the event of ``job_name`` entering ``status`` during ``attempt`` (1-based).
 
     Deterministic per (seed, job name, status, attempt) whatever the interleaving of jobs, so a test can
-    predict what a queue receives.
+    predict what a queue receives. An array child's ``job_name`` is ``<name>:<index>`` (its parent's is the
+    plain name): see :func:`localcloud.batch.events.fault_key`.
     """
     rng = random.Random(f"{config.seed}:{job_name}:{status}:{attempt}")
     drop = rng.random() < config.event_drop_rate

@@ -67,6 +67,9 @@ class JobRecord:
     exit_code: int | None = None
     container_reason: str | None = None
     log_stream: str | None = None
+    array: Any = None  # an array parent's ArrayState (localcloud.batch.arrays)
+    parent: JobRecord | None = None  # an array child's parent
+    array_index: int | None = None  # an array child's index
 
     @property
     def job_id(self) -> str:

@@ -54,6 +54,7 @@ def install_patches(engine: Engine, gate: SubmitGate) -> None:
     original_reset = BatchBackend.reset
     original_describe = Job.describe
     original_describe_short = Job.describe_short
+    original_list_jobs = BatchBackend.list_jobs
 
     def get_application(self: DomainDispatcherApplication, environ: dict[str, Any]) -> Any:
         app = original_get_application(self, environ)
@@ -93,12 +94,28 @@ def install_patches(engine: Engine, gate: SubmitGate) -> None:
         # is unspecified too); list everything from a snapshot, which the GIL copies in one step.
         if not jobs:
             return [job.describe() for job in list(self._jobs.values())]
-        found: dict[str, Job] = {}
+        found: dict[str, Any] = {}
         for ident in jobs:
-            job = self._jobs.get(ident) or self._jobs.get(ident.rsplit("/", 1)[-1])
+            short = ident.rsplit("/", 1)[-1]
+            job = self._jobs.get(ident) or self._jobs.get(short)
+            if job is None:  # an array child "P:i" (or its ARN): the engine's, not moto's
+                child = engine.records.get(short)
+                job = child.job if child is not None and child.parent is not None else None
             if job is not None and (job.job_id == ident or job.arn == ident):
                 found.setdefault(job.job_id, job)
         return [job.describe() for job in found.values()]
+
+    def list_jobs(
+        self: BatchBackend,
+        job_queue_name: str | None,
+        array_job_id: str | None,
+        job_status: str | None = None,
+        filters: list[dict[str, Any]] | None = None,
+    ) -> list[Any]:
+        # AWS: "The filter doesn't apply to child jobs in an array"
+        if array_job_id:
+            filters = None
+        return original_list_jobs(self, job_queue_name, array_job_id, job_status, filters)
 
     def get_container_property(self: Job, p: str, default: Any) -> Any:
         # moto appends AWS_BATCH_JOB_ID to the overrides' own list on every DescribeJobs call
@@ -114,6 +131,7 @@ def install_patches(engine: Engine, gate: SubmitGate) -> None:
     _replace(BatchBackend, "cancel_job", cancel_job)
     _replace(BatchBackend, "reset", reset)
     _replace(BatchBackend, "describe_jobs", describe_jobs)
+    _replace(BatchBackend, "list_jobs", list_jobs)
     _replace(Job, "describe", job_describe)
     _replace(Job, "describe_short", job_describe_short)
     _replace(Job, "_get_container_property", get_container_property)

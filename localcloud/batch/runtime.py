@@ -14,14 +14,19 @@ How it maps to AWS Batch
   per-attempt CloudWatch log streams (/aws/batch/job, ``<definition>/default/<id>``) and a
   "Batch Job State Change" event on the default bus for every transition after SUBMITTED (detail =
   DescribeJobs' job without tags) behave as documented by AWS.
+- Array jobs (:mod:`~localcloud.batch.arrays`): SubmitJob with ``arrayProperties.size`` 2-10,000 makes
+  a parent that never runs (SUBMITTED, PENDING, then SUCCEEDED/FAILED from its children, with
+  ``arrayProperties.statusSummary``) and children ``<parent id>:<index>`` that run, retry, time out, log
+  and emit events each like a plain job, with AWS_BATCH_JOB_ARRAY_INDEX/SIZE in their processes' env;
+  TerminateJob/CancelJob of the parent reach every child, ListJobs(arrayJobId) lists the children.
 - Fault knobs (see :class:`~localcloud.batch.config.BatchRuntimeConfig`) throttle SubmitJob and
-  duplicate, reorder, drop or delay events, deterministically for a seed.
+  duplicate, reorder, drop or delay events, deterministically for a seed (per child for arrays).
 
 What it does not emulate
 ------------------------
-Containers and images (no isolation: the command runs on this machine), memory limits, GPUs, array and
-multi-node jobs (SubmitJob rejects arrays), EKS job definitions, fair-share scheduling (shareIdentifier is
-recorded only), compute environment scaling and instance types, job-level tags propagation to tasks,
+Containers and images (no isolation: the command runs on this machine), memory limits, GPUs,
+multi-node jobs, SEQUENTIAL and N_TO_N array dependencies (SubmitJob rejects them), EKS job definitions,
+fair-share scheduling (shareIdentifier is recorded only), compute environment scaling and instance types, job-level tags propagation to tasks,
 ListJobs pagination and its default RUNNING filter, and the activity of jobs across a moto reset.
 """
 

@@ -8,6 +8,7 @@ from typing import Any
 from moto.batch.exceptions import ClientException
 from moto.batch.models import JOB_NAME_REGEX, Job, batch_backends
 
+from .arrays import submit_array, validate_array
 from .engine import Engine
 from .faults import SubmitGate
 from .lifecycle import JobRecord, effective_container, validate_retry_strategy, vcpus_of
@@ -34,8 +35,10 @@ def handle_submit(engine: Engine, gate: SubmitGate, response: Any) -> str:
     queue = backend.get_job_queue(param("jobQueue"))
     if queue is None:
         raise ClientException(f"Job queue {param('jobQueue')} does not exist")
-    if (param("arrayProperties") or {}).get("size"):
-        raise ClientException("Array jobs are not emulated by the local Batch runtime")
+    array_size = (param("arrayProperties") or {}).get("size")
+    problem = validate_array(param("arrayProperties"), param("dependsOn"))
+    if problem:
+        raise ClientException(problem)
     timeout = param("timeout") or job_def.timeout or None
     if timeout and int(timeout.get("attemptDurationSeconds", 0)) < engine.config.min_timeout_seconds:
         raise ClientException(
@@ -60,7 +63,7 @@ def handle_submit(engine: Engine, gate: SubmitGate, response: Any) -> str:
         depends_on=param("dependsOn"),
         all_jobs=backend._jobs,
         timeout=timeout,
-        array_properties={},
+        array_properties={"size": array_size} if array_size is not None else {},
         parameters=param("parameters"),
         tags=param("tags"),
     )
@@ -82,7 +85,10 @@ def handle_submit(engine: Engine, gate: SubmitGate, response: Any) -> str:
     )
     job._lc_record = record
     backend._jobs[job.job_id] = job
-    engine.submit(record)
+    if array_size is not None:
+        submit_array(engine, record, array_size)  # one SubmitJob (one quota token) whatever the size
+    else:
+        engine.submit(record)
     return json.dumps({"jobArn": job.arn, "jobName": job_name, "jobId": job.job_id})
 
 

@@ -104,6 +104,15 @@ class ExecutorSettings(ExecutorSettingsBase):
             "busy compute environments, or sizes no instance type of the queue offers)."
         ),
     )
+    array_min_size: int = field(
+        default=10,
+        metadata=_setting(
+            "Ready jobs of one rule with the same resources are submitted as one AWS Batch array job "
+            "when there are at least this many (at most 10,000 a job): one SubmitJob instead of one per "
+            "job. 0 turns array jobs off. Each child reads its command from the jobs table, so the "
+            "job role needs dynamodb:GetItem on it."
+        ),
+    )
     run_id: Optional[str] = field(
         default=None,
         metadata=_setting("Run id to file jobs under (default: generated per Snakemake invocation)."),

@@ -53,6 +53,7 @@ class ControlPlane:
     reconcile_function: str | None = None
     reconcile_after_seconds: int = 300
     runnable_warning_seconds: int = 600
+    array_min_size: int = 10
 
 
 class Clients:
@@ -156,6 +157,11 @@ def resolve(settings: Any) -> tuple[ControlPlane, Clients]:
         raise WorkflowError(f"{SETTING_PREFIX}reconcile-after-seconds must be at least 5")
     if settings.runnable_warning_seconds < 1:
         raise WorkflowError(f"{SETTING_PREFIX}runnable-warning-seconds must be at least 1")
+    if settings.array_min_size == 1 or settings.array_min_size < 0:
+        raise WorkflowError(
+            f"{SETTING_PREFIX}array-min-size is {settings.array_min_size}: an AWS Batch array has at least "
+            "2 jobs; give 2 or more, or 0 to submit every job on its own"
+        )
     if settings.status_grace_seconds < 10:
         raise WorkflowError(f"{SETTING_PREFIX}status-grace-seconds must be at least 10")
     try:
@@ -174,6 +180,7 @@ def resolve(settings: Any) -> tuple[ControlPlane, Clients]:
         reconcile_function=outputs.get(stack_outputs.RECONCILE_FUNCTION_NAME),
         reconcile_after_seconds=settings.reconcile_after_seconds,
         runnable_warning_seconds=settings.runnable_warning_seconds,
+        array_min_size=settings.array_min_size,
         **located,
     )
     check_reachable(plane, clients)

@@ -17,6 +17,7 @@ from snakemake_interface_executor_plugins.executors.base import SubmittedJobInfo
 from snakemake_interface_executor_plugins.executors.remote import RemoteExecutor
 from snakemake_interface_executor_plugins.jobs import JobExecutorInterface
 
+from sls_contract.arrays import child_items
 from sls_contract.batch_errors import ACCESS_DENIED_CODES
 from sls_contract.cancel import cancel_run
 from sls_contract.errors import InvalidJobSpec, PermanentSubmitError
@@ -31,6 +32,7 @@ from sls_contract.store import JobStore
 from sls_contract.tags import job_tags
 
 from . import coordinator_mode
+from .array_plan import ArrayJob, plan_arrays
 from .config import resolve
 from .environment import split_environment
 from .foreign_settings import foreign_settings
@@ -40,7 +42,7 @@ from .overdue import settle_overdue
 from .own_run import OwnRun
 from .resources import Defaults, ResourceError, build_spec, distinct, spec_fields, static_problems
 from .run_id import new_run_id
-from .sender import SpecTooLarge, encode, send_specs
+from .sender import SEND_CONCURRENCY, SpecTooLarge, encode, send_specs
 from .status_reader import StatusReader
 from .storage_outputs import (
     CheckpointOutput,
@@ -216,20 +218,56 @@ class Executor(RemoteExecutor):
             self._note_failure(message)
             raise WorkflowError(message)
         try:
-            encoded = encode([spec for _, spec in specs])
+            encode([spec for _, spec in specs])  # every job's spec within SQS's size, arrays' too
         except SpecTooLarge as exc:
             raise WorkflowError(str(exc)) from exc
         self._sent_any = True
-        refused = send_specs(self.clients("sqs"), self.plane.queue_url, encoded)
+        job_of = {spec.job_id: job for job, spec in specs}
+        singles, arrays = plan_arrays(
+            [spec for _, spec in specs],
+            self.plane.array_min_size,
+            self.get_python_executable(),
+            self.plane.region,
+        )
+        # (job, the id its record has, the spec on the queue that submits it)
+        tracked = [(job_of[spec.job_id], spec.job_id, spec) for spec in singles]
+        for array in arrays:
+            if self._write_children(array):
+                tracked += [
+                    (job_of[member.job_id], child.job_id, array.spec)
+                    for member, child in zip(array.members, array.children, strict=True)
+                ]
+            else:
+                tracked += [(job_of[member.job_id], member.job_id, member) for member in array.members]
+        to_send = list({spec.job_id: spec for _, _, spec in tracked}.values())
+        refused = send_specs(self.clients("sqs"), self.plane.queue_url, encode(to_send))
         sent_at = time.time()
-        for job, spec in specs:
+        for job, job_id, spec in tracked:
             info = SubmittedJobInfo(
-                job=job, external_jobid=spec.job_id, aux={"sent_at": sent_at, "job_name": spec.job_name}
+                job=job, external_jobid=job_id, aux={"sent_at": sent_at, "job_name": spec.job_name}
             )
             if spec.job_id in refused:
                 self._report_error(info, msg=f"SQS refused the job spec: {refused[spec.job_id]}")
             else:
                 self.report_job_submission(info)
+
+    def _write_children(self, array: ArrayJob) -> bool:
+        """The array's child records and commands into the table; False (the jobs then go one by one)
+        if DynamoDB would not take them."""
+        try:
+            items = child_items(array.children, array.spec.job_id, self.store.ttl_seconds)
+            self.store.put_items(items, concurrency=SEND_CONCURRENCY)
+        except (ClientError, BotoCoreError) as exc:
+            self.logger.warning(
+                f"aws-basic-batch-sls: could not write the {len(array.children)} jobs of an array of rule "
+                f"{array.spec.rule} to {self.plane.jobs_table} ({exc}); submitting them one by one"
+            )
+            return False
+        self.logger.info(
+            f"aws-basic-batch-sls: {len(array.children)} jobs of rule {array.spec.rule} go to Batch as "
+            f"one array job ({array.spec.job_name})"
+        )
+        return True
 
     # -- status -------------------------------------------------------------------------------------
 

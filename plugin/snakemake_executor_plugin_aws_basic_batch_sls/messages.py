@@ -94,21 +94,25 @@ def _where_to_look(plane: ControlPlane) -> str:
     return f"Check the submit function's logs{dlq}"
 
 
-def _spec(job_info: Any) -> str:
+def _spec(job_info: Any, spec_id: str | None) -> str:
+    if spec_id is not None and spec_id != job_info.external_jobid:
+        return (
+            f"the array job spec {spec_id} of job {job_info.external_jobid} ({job_info.aux.get('job_name')})"
+        )
     return f"job spec {job_info.external_jobid} ({job_info.aux.get('job_name')})"
 
 
-def stuck_message(plane: ControlPlane, job_info: Any) -> str:
+def stuck_message(plane: ControlPlane, job_info: Any, spec_id: str | None = None) -> str:
     return (
-        f"{_spec(job_info)} was taken by the submit function but never submitted to Batch in "
+        f"{_spec(job_info, spec_id)} was taken by the submit function but never submitted to Batch in "
         f"{plane.status_grace_seconds} s (the function may have failed on it until its message went to "
         f"the dead-letter queue). {_where_to_look(plane)}"
     )
 
 
-def lost_message(plane: ControlPlane, job_info: Any) -> str:
+def lost_message(plane: ControlPlane, job_info: Any, spec_id: str | None = None) -> str:
     return (
-        f"no record of {_spec(job_info)} {plane.status_grace_seconds} s after it was sent: the submit "
+        f"no record of {_spec(job_info, spec_id)} {plane.status_grace_seconds} s after it was sent: the submit "
         f"function has not handled it. {_where_to_look(plane)}; raise "
         "--aws-basic-batch-sls-status-grace-seconds if the queue is just long"
     )

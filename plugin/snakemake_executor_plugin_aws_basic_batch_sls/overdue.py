@@ -7,7 +7,9 @@ spec was sent, a job is settled if
   nothing: no Batch job nobody tracks;
 - it was claimed but never submitted, and the claim is older than the submit function's lease (a
   function that died on the spec until its message went to the dead-letter queue).
-The record then says why, for Snakemake's message and for `aws-basic-batch-sls show` alike.
+The record then says why, for Snakemake's message and for `aws-basic-batch-sls show` alike. A job that
+went as a child of an array job is settled through the array's record, which its spec made: an array
+that is FAILED before reaching Batch fails its children (sls_contract.arrays.resolve_children).
 """
 
 from __future__ import annotations
@@ -35,29 +37,38 @@ def settle_overdue(
     """Settle the overdue jobs among `active` (SubmittedJobInfo); returns the job ids made FAILED."""
     now = now if now is not None else time.time()
     deadline = now - plane.status_grace_seconds
-    overdue = [job for job in active if job.aux["sent_at"] < deadline]
-    missing = [job for job in overdue if job.external_jobid not in reader.latest]
+    # One entry per spec on the queue: a job's own, or its array's (first child stands for it).
+    submissions: dict[str, Any] = {}
+    for job in active:
+        if job.aux["sent_at"] >= deadline:
+            continue
+        record = reader.latest.get(job.external_jobid)
+        submissions.setdefault(
+            record.array_job_id if record and record.array_job_id else job.external_jobid, job
+        )
+    missing = [spec_id for spec_id in submissions if spec_id not in reader.latest]
     stuck = [
-        job
-        for job in overdue
-        if (record := reader.latest.get(job.external_jobid)) is not None
+        spec_id
+        for spec_id in submissions
+        if (record := reader.latest.get(spec_id)) is not None
         and record.status == JobStatus.SUBMITTING
         and not record.batch_job_id
+        and record.array_job_id is None  # a child is submitted by its array, never claimed itself
     ]
     if missing:
-        found = reader.read_consistently([job.external_jobid for job in missing])
-        missing = [job for job in missing if job.external_jobid not in found]
+        found = reader.read_consistently(missing)
+        missing = [spec_id for spec_id in missing if spec_id not in found]
     settled = [
-        job.external_jobid
-        for job in missing
-        if store.fail_if_absent(reader.run_id, job.external_jobid, lost_message(plane, job))
+        spec_id
+        for spec_id in missing
+        if store.fail_if_absent(reader.run_id, spec_id, lost_message(plane, submissions[spec_id], spec_id))
     ]
     claimed_before = int(now) - CLAIM_LEASE_SECONDS
     settled += [
-        job.external_jobid
-        for job in stuck
+        spec_id
+        for spec_id in stuck
         if store.fail_stuck_claim(
-            reader.run_id, job.external_jobid, stuck_message(plane, job), claimed_before
+            reader.run_id, spec_id, stuck_message(plane, submissions[spec_id], spec_id), claimed_before
         )
     ]
     if settled:

@@ -9,9 +9,11 @@ call) before it is declared lost.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from sls_contract.arrays import resolve_children
 from sls_contract.record import ISO_FORMAT, JobRecord
 from sls_contract.status import TERMINAL
 from sls_contract.store import JobStore
@@ -42,6 +44,7 @@ class StatusReader:
     calls: int = 0
     _watermark: str = _START
     _asked_at: dict[str, float] = field(default_factory=dict)
+    _arrays: set[str] = field(default_factory=set)  # job ids of the arrays the jobs seen belong to
 
     def refresh(self) -> None:
         """One round: pull what changed since the last round into `latest`."""
@@ -56,6 +59,7 @@ class StatusReader:
                 self.changed_at[record.job_id] = time.monotonic()
             if record.updated_at and record.updated_at > self._watermark:
                 self._watermark = record.updated_at
+        self._resolve_children(records)
 
     def quiet(self, job_ids: list[str], after_seconds: float) -> list[str]:
         """Jobs with a live record that has not moved for `after_seconds` (asked about once a period)."""
@@ -77,4 +81,12 @@ class StatusReader:
         found = self.store.get_records(self.run_id, job_ids)
         self.calls += max(1, -(-len(job_ids) // 100))
         self.latest.update(found)
+        self._resolve_children(found.values())
         return found
+
+    def _resolve_children(self, changed: Iterable[JobRecord]) -> None:
+        """Array children as their arrays show them, when a child or an array's record changed."""
+        changed = list(changed)
+        self._arrays.update(r.array_job_id for r in changed if r.array_job_id)
+        if any(r.array_job_id or r.job_id in self._arrays for r in changed):
+            resolve_children(self.latest)

@@ -30,8 +30,17 @@ def test_bench_smoke_produces_every_figure(tmp_path, capsys) -> None:
         row for (plugin, _), row in [*table["simulated"].items(), *table["real"].items()] if plugin == OURS
     ]
     assert ours and all(row["split"]["to_record"][0] is not None for row in ours)
+    # AND the scatter went to Batch as one array job (one SubmitJob) with arrays, one per job without,
+    # every job finished and accepted by Batch, and its figures are in the scale section
+    scale = table["scale"]
+    arrays, per_job = scale["arrays"], scale["per_job"]
+    assert (arrays["submit_jobs"], per_job["submit_jobs"]) == (1, SMOKE["scale"][0])
+    assert arrays["noticed"] == arrays["in_batch"] == per_job["noticed"] == per_job["in_batch"] == scale["n"]
+    assert arrays["batch_write_items"] > 0 and arrays["batch_handoff"] is not None
     assert set(table["handlers"]) >= {"submit_cpu_per_job", "record_cpu_per_job"}
-    assert {"submit_job", "record_state"} <= set(table["imports"])
+    assert {"submit_job", "record_state"} <= set(table["imports"]) <= set(table["import_bare"])
+    # AND the cost per 1,000 jobs was counted (DynamoDB units included) and is in the printed targets
+    assert table["cost"] and table["cost"][0]["has_dynamodb"] and table["cost"][0]["total"] > 0
 
     # AND the report can be written again from the raw results alone
     raw = tmp_path / "results.json"

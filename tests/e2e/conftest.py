@@ -88,15 +88,22 @@ class Driver:
         )
 
     def batch_jobs(self, run_id: str) -> list[dict]:
-        """Every Batch job of the run, whatever its status (ListJobs with a name filter)."""
+        """Every Batch job that runs a job of the run, whatever its status (ListJobs with a name
+        filter); an array job counts as its children (ListJobs by arrayJobId), not itself."""
         batch = self.cloud.client("batch")
         queue = self.cloud.deployment.outputs[stack_outputs.JOB_QUEUE_ARN]
         ids = {r.batch_job_id for r in self.records(run_id) if r.batch_job_id}
+        arrays = {job_id.split(":")[0] for job_id in ids if ":" in job_id}
+        statuses = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED")
         jobs = []
-        for status in ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED"):
+        for status in statuses:
             listed = batch.list_jobs(jobQueue=queue, jobStatus=status)["jobSummaryList"]
             jobs.extend(j for j in listed if j["jobId"] in ids or run_id in j.get("jobName", ""))
-        return jobs
+            arrays.update(j["jobId"] for j in listed if run_id in j.get("jobName", ""))
+        for parent in arrays:
+            for status in statuses:  # ListJobs without a status lists RUNNING jobs only
+                jobs.extend(batch.list_jobs(arrayJobId=parent, jobStatus=status)["jobSummaryList"])
+        return [j for j in jobs if "size" not in j.get("arrayProperties", {})]
 
 
 def _cloud(workflows: Path, **knobs: object) -> Iterator[Driver]:

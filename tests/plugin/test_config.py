@@ -29,6 +29,7 @@ class Settings:
     status_grace_seconds: int = 300
     reconcile_after_seconds: int = 300
     runnable_warning_seconds: int = 600
+    array_min_size: int = 10
     run_id: str | None = None
 
 
@@ -96,6 +97,10 @@ def test_explicit_settings_without_a_stack(jobs_table, jobs_queue):
         ),
         (Settings(stack="sls", jobs_table="nope"), "cannot use the jobs table nope"),
         (Settings(stack="sls", status_grace_seconds=1), "status-grace-seconds"),
+        (
+            Settings(stack="sls", array_min_size=1),
+            "array-min-size is 1: an AWS Batch array has at least 2 jobs",
+        ),
     ],
 )
 def test_every_wrong_setting_says_what_to_fix(stack, settings, expected):

@@ -8,9 +8,11 @@ from typing import Any
 import boto3
 import pytest
 
+from sls_contract.arrays import child_items
 from sls_contract.status import JobStatus
 from sls_contract.store import JobStore
 from sls_contract.submitter import CLAIM_LEASE_SECONDS
+from snakemake_executor_plugin_aws_basic_batch_sls.array_plan import make_array
 from snakemake_executor_plugin_aws_basic_batch_sls.overdue import settle_overdue
 from snakemake_executor_plugin_aws_basic_batch_sls.status_reader import StatusReader
 from tests.support.specs import minimal_spec, model
@@ -64,3 +66,42 @@ def test_a_claim_never_submitted_is_failed_once_its_lease_is_over(store):
     assert "never submitted to Batch" in reader.latest[stuck.job_id].status_reason
     assert "https://sqs/dlq" in reader.latest[stuck.job_id].status_reason
     assert reader.latest[submitted.job_id].status == JobStatus.SUBMITTED  # a Batch job: the reconcile path's
+
+
+def test_jobs_of_an_array_spec_that_never_arrived_fail_through_the_arrays_record(store):
+    array = make_array(
+        [model(minimal_spec(job_id=f"{n:032x}", snakemake_jobid=n)) for n in range(3)], "python", None
+    )
+    store.put_items(child_items(array.children, array.spec.job_id, store.ttl_seconds))
+    reader = StatusReader(store, "run-1")
+    reader.refresh()
+    jobs = [sent(child.job_id, GRACE + 5) for child in array.children]
+
+    # one settlement for the one spec on the queue, not one per job
+    assert settle_overdue(store, reader, PLANE, jobs) == [array.spec.job_id]
+
+    children = [reader.latest[child.job_id] for child in array.children]
+    assert {child.status for child in children} == {JobStatus.FAILED}
+    assert children[0].status_reason.startswith(
+        f"its array job {array.spec.job_id} was not submitted: no record of the array job spec "
+        f"{array.spec.job_id} of job {array.children[0].job_id} (j) 300 s after it was sent"
+    )
+    assert store.claim(array.spec, "late-delivery", CLAIM_LEASE_SECONDS) is False
+
+
+def test_children_of_a_submitted_array_are_never_settled_as_stuck(store):
+    array = make_array(
+        [model(minimal_spec(job_id=f"{n:032x}", snakemake_jobid=n)) for n in range(2)], "python", None
+    )
+    store.put_items(child_items(array.children, array.spec.job_id, store.ttl_seconds))
+    store.claim(array.spec, "t", CLAIM_LEASE_SECONDS)
+    store.mark_submitted(array.spec, "parent-1", None)
+    reader = StatusReader(store, "run-1")
+    reader.refresh()
+
+    later = time.time() + CLAIM_LEASE_SECONDS + 1
+    assert (
+        settle_overdue(store, reader, PLANE, [sent(c.job_id, GRACE + 5) for c in array.children], now=later)
+        == []
+    )
+    assert [reader.latest[c.job_id].batch_job_id for c in array.children] == ["parent-1:0", "parent-1:1"]

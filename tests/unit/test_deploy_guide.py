@@ -131,3 +131,33 @@ def test_the_batch_side_deploys_with_everything_the_guide_sets(aws: None) -> Non
     assert sorted(d["containerProperties"]["image"] for d in definitions) == sorted(
         [parameters["Image"], parameters["CoordinatorImage"]]
     )
+
+
+def _actions_on_jobs_table(role: str) -> set[str]:
+    """DynamoDB actions the example's policies give `role` on the control plane's jobs table."""
+    actions: set[str] = set()
+    for resource in INFRA["Resources"].values():
+        props = resource.get("Properties", {})
+        inline = props.get("Policies", []) if resource["Type"] == "AWS::IAM::Role" else [props]
+        roles = props.get("Roles", [])
+        if resource["Type"] == "AWS::IAM::Role" and resource is not INFRA["Resources"][role]:
+            continue
+        if resource["Type"] == "AWS::IAM::Policy" and {"Ref": role} not in roles:
+            continue
+        for policy in inline:
+            for statement in policy.get("PolicyDocument", {}).get("Statement", []):
+                targets = (
+                    statement["Resource"]
+                    if isinstance(statement["Resource"], list)
+                    else [statement["Resource"]]
+                )
+                if any("JobsTable" in str(target) for target in targets):
+                    listed = statement["Action"]
+                    actions.update([listed] if isinstance(listed, str) else listed)
+    return actions
+
+
+def test_the_example_roles_allow_what_array_jobs_need() -> None:
+    # README "Array jobs": each child reads its command (GetItem); the plugin writes the children.
+    assert "dynamodb:GetItem" in _actions_on_jobs_table("JobRole")
+    assert "dynamodb:BatchWriteItem" in _actions_on_jobs_table("CoordinatorJobRole")

@@ -44,12 +44,22 @@ def test_a_dict_body_is_parsed_like_json() -> None:
 
 
 def test_unknown_version_is_rejected_with_what_to_do() -> None:
-    reason = rejection(minimal_spec(version=2))
+    reason = rejection(minimal_spec(version=3))
 
     assert reason == (
-        "invalid job spec: version: Value error, job spec version 2 is not supported by this stack "
-        "(it understands [1]); deploy the stack version that matches the plugin"
+        "invalid job spec: version: Value error, job spec version 3 is not supported by this stack "
+        "(it understands [1, 2]); deploy the stack version that matches the plugin"
     )
+
+
+def test_an_array_spec_needs_version_2() -> None:
+    assert "array_size needs job spec version 2" in rejection(minimal_spec(array_size=5))
+    assert parse_job_spec(minimal_spec(version=2, array_size=5)).array_size == 5
+
+
+@pytest.mark.parametrize("size", [0, 1, 10_001])
+def test_array_size_outside_what_batch_takes_is_rejected(size: int) -> None:
+    assert "array_size" in rejection(minimal_spec(version=2, array_size=size))
 
 
 def test_invalid_json_is_rejected() -> None:

@@ -157,13 +157,13 @@ def test_an_unknown_version_is_recorded_under_the_specs_keys(
 ) -> None:
     sent = record_calls(submit_app.batch, "SubmitJob")
 
-    response = deliver(submit_app, lambda_context, message(spec_on(batch_env, version=2)))
+    response = deliver(submit_app, lambda_context, message(spec_on(batch_env, version=3)))
 
     assert response == {"batchItemFailures": []}
     assert (record_of(submit_app).status, record_of(submit_app).status_reason) == (
         JobStatus.FAILED,
-        "invalid job spec: version: Value error, job spec version 2 is not supported by this stack "
-        "(it understands [1]); deploy the stack version that matches the plugin",
+        "invalid job spec: version: Value error, job spec version 3 is not supported by this stack "
+        "(it understands [1, 2]); deploy the stack version that matches the plugin",
     )
     assert sent == []
 

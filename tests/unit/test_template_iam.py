@@ -241,7 +241,7 @@ def test_no_log_group_keeps_logs_forever(template: dict[str, Any]) -> None:
         assert "RetentionInDays" in group["Properties"]
 
 
-@pytest.mark.parametrize("function", FUNCTIONS)
+@pytest.mark.parametrize("function", ALL_FUNCTIONS)
 def test_an_explicit_role_writes_only_to_its_functions_log_group(
     template: dict[str, Any], function: str
 ) -> None:
@@ -256,3 +256,19 @@ def test_an_explicit_role_writes_only_to_its_functions_log_group(
     assert [(sorted(as_list(st["Action"])), st["Resource"]) for st in logs] == [
         (["logs:CreateLogStream", "logs:PutLogEvents"], {"Fn::GetAtt": [group, "Arn"]})
     ]
+
+
+# --- explicit roles ---
+
+
+@pytest.mark.parametrize("function", ALL_FUNCTIONS)
+def test_every_function_has_an_explicit_role_without_managed_policies(function: str) -> None:
+    """Not one SAM generates: those carry AWSLambdaBasicExecutionRole (logs on every log group) or, for
+    SQS sources, AWSLambdaSQSQueueExecutionRole (every queue of the account)."""
+    source = load_template(REPO_ROOT / "template.yaml")["Resources"]
+    role = source[function]["Properties"].get("Role")
+
+    assert role == {"Fn::GetAtt": [f"{function}Role", "Arn"]}
+    assert source[f"{function}Role"]["Type"] == "AWS::IAM::Role"
+    assert "ManagedPolicyArns" not in source[f"{function}Role"]["Properties"]
+    assert "Policies" not in source[function]["Properties"]  # SAM ignores them beside an explicit Role

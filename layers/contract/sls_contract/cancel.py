@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import ClientError
 
 from . import limits
+from .arrays import resolve_children
 from .status import TERMINAL
 from .store import JobStore
 
@@ -68,8 +69,12 @@ def cancel_run(store: JobStore, batch: BatchClient, run_id: str, reason: str) ->
     store.request_cancel(run_id, reason)
     summary = CancelSummary()
     to_terminate = []
-    for record in store.run_jobs(run_id):
-        if record.status in TERMINAL:
+    records = {record.job_id: record for record in store.run_jobs(run_id)}
+    submitted_arrays = {job_id for job_id, r in records.items() if r.is_array() and r.batch_job_id}
+    resolve_children(records)
+    for record in records.values():
+        if record.status in TERMINAL or record.array_job_id in submitted_arrays:
+            # An array's children end with it: terminating the array terminates every one of them.
             continue
         if record.batch_job_id:
             to_terminate.append(record.batch_job_id)

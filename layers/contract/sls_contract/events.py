@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .record import JOB_ID_ENV, RUN_ID_ENV, TABLE_ENV, record_keys
+from .record import JOB_ID_ENV, RUN_ID_ENV, TABLE_ENV, child_job_id, record_keys
 from .status import JobStatus
 
 DETAIL_TYPE = "Batch Job State Change"
@@ -37,6 +37,11 @@ class AttemptDetail(_Lenient):
     statusReason: str | None = None
 
 
+class ArrayProperties(_Lenient):
+    index: int | None = None  # set on an array's children
+    size: int | None = None  # set on the array (parent) job
+
+
 class BatchJobStateChangeDetail(_Lenient):
     jobArn: str | None = None
     jobName: str
@@ -51,6 +56,7 @@ class BatchJobStateChangeDetail(_Lenient):
     stoppedAt: int | None = None
     container: ContainerDetail | None = None
     parameters: dict[str, str] = {}
+    arrayProperties: ArrayProperties | None = None
 
     def environment(self) -> dict[str, str]:
         return {kv.name: kv.value for kv in (self.container.environment if self.container else [])}
@@ -59,10 +65,7 @@ class BatchJobStateChangeDetail(_Lenient):
         """(run_id, job_id) for jobs of this control plane; None for anyone else's job. With `table`,
         only jobs submitted for that jobs table (one stack's) count."""
         env = self.environment()
-        run_id, job_id = env.get(RUN_ID_ENV), env.get(JOB_ID_ENV)
-        if table is not None and env.get(TABLE_ENV) != table:
-            return None
-        return record_keys(run_id, job_id)
+        return keys_from_environment(env, table, self.arrayProperties.index if self.arrayProperties else None)
 
     def exit_code(self) -> int | None:
         if self.container and self.container.exitCode is not None:
@@ -82,6 +85,19 @@ class BatchJobStateChangeDetail(_Lenient):
         if self.status == JobStatus.FAILED and container_reason:
             return f"{self.statusReason}: {container_reason}" if self.statusReason else container_reason
         return self.statusReason
+
+
+def keys_from_environment(
+    env: dict[str, str], table: str | None = None, array_index: int | None = None
+) -> tuple[str, str] | None:
+    """(run_id, job_id) from a job's environment (an array child's job id from its array's and its
+    index); None unless they are valid record keys, and, with `table`, the job is that table's."""
+    run_id, job_id = env.get(RUN_ID_ENV), env.get(JOB_ID_ENV)
+    if table is not None and env.get(TABLE_ENV) != table:
+        return None
+    if array_index is not None and job_id is not None:
+        job_id = child_job_id(job_id, array_index)
+    return record_keys(run_id, job_id)
 
 
 class BatchJobStateChange(_Lenient):

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from . import limits
+from .arrays import with_batch_ids
 from .events import BatchJobStateChangeDetail
 from .record import JobRecord
 from .status import TERMINAL
@@ -31,6 +32,8 @@ class ReconcileSummary:
 def reconcile(store: JobStore, batch: BatchClient, records: Iterable[JobRecord]) -> ReconcileSummary:
     """Bring non-terminal records in line with what Batch says about their jobs."""
     summary = ReconcileSummary()
+    # An array child with no event of its own yet is asked about by its Batch id from the array's.
+    records = with_batch_ids(store, records)
     by_batch_id = {r.batch_job_id: r for r in records if r.batch_job_id and r.status not in TERMINAL}
     ids = list(by_batch_id)
     for start in range(0, len(ids), limits.BATCH_DESCRIBE_JOBS_MAX):

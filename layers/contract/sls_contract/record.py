@@ -24,9 +24,11 @@ LIVE_INDEX = "live_jobs"  # partition live_shard, sort updated_at: submitted job
 LIVE_SHARD = "live_shard"
 LIVE_SHARDS = 16  # spreads the index's writes; the sweep queries each shard
 EXPIRES_AT = "expires_at"  # DynamoDB TTL attribute
-# The run's control item lives beside its jobs under this sort key; it has no updated_at, so it
-# never shows up in the updates index.
-RUN_CONTROL_JOB_ID = "#run"
+# A run's items that are not job records have sort keys starting with this (no job id can): the run's
+# control item, and array children's commands (arrays.py). They have no updated_at, so they never show
+# up in the updates index.
+RESERVED_KEY_PREFIX = "#"
+RUN_CONTROL_JOB_ID = f"{RESERVED_KEY_PREFIX}run"
 
 # Environment variables that the SubmitJob request gives every job; Batch state-change events carry
 # container.environment, so this is how an event finds its record (events have no tags).
@@ -45,8 +47,18 @@ RUN_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,80}$"
 JOB_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
 
 
+def child_job_id(array_job_id: str, index: int) -> str:
+    """The record key of child `index` of an array job (arrays.py) whose own record key is given."""
+    return f"{array_job_id}-{index}"
+
+
+def shard_key(shard: int) -> str:
+    """The live-jobs index's partition value of shard number `shard` (0 <= shard < LIVE_SHARDS)."""
+    return f"live#{shard}"
+
+
 def live_shard(job_id: str) -> str:
-    return f"live#{zlib.crc32(job_id.encode()) % LIVE_SHARDS}"
+    return shard_key(zlib.crc32(job_id.encode()) % LIVE_SHARDS)
 
 
 def valid_record_keys(run_id: object, job_id: object) -> bool:
@@ -98,6 +110,11 @@ class JobRecord(BaseModel):
     claim_token: str | None = None
     live_shard: str | None = None  # set while the job is submitted and not final (LIVE_INDEX)
     submit_uncertain: bool | None = None  # a SubmitJob of it may have reached Batch without an answer
+    # Array jobs (sls_contract/arrays.py): the array's own record holds array_size; each child's record
+    # (one per Snakemake job) holds the array record's job id and its index in the array.
+    array_size: int | None = None
+    array_job_id: str | None = None
+    array_index: int | None = None
 
     def sort_key(self) -> tuple[str, int, str, str]:
         """Creation order, then Snakemake's job id (ints before a group's UUID), for tables."""
@@ -108,7 +125,13 @@ class JobRecord(BaseModel):
     def rule_label(self) -> str:
         """What a table shows in its rule column: the rule, or a group's rules and group id."""
         rule = self.rule or self.job_id
+        if self.is_array():
+            return f"{rule} (array of {self.array_size})"
         return f"{rule} (group {self.group})" if self.group else rule
+
+    def is_array(self) -> bool:
+        """The record of a Batch array job itself (its children are the Snakemake jobs)."""
+        return self.array_size is not None
 
     def duration_seconds(self) -> float | None:
         if self.started_at is None or self.stopped_at is None:

@@ -10,8 +10,7 @@ from enum import StrEnum
 from pydantic import ValidationError
 
 from .errors import describe_validation_error
-from .events import BatchJobStateChange, parse_state_change
-from .record import JOB_ID_ENV, RUN_ID_ENV, TABLE_ENV, valid_record_keys
+from .events import BatchJobStateChange, keys_from_environment, parse_state_change
 from .status import progress
 from .store import JobStore
 
@@ -35,13 +34,12 @@ class RecordResult:
 def _keys_from_raw(body: str, table: str) -> tuple[str, str] | None:
     """Our job keys from an event that failed validation, read as plain JSON (this stack's jobs only)."""
     try:
-        env = json.loads(body)["detail"]["container"]["environment"]
-        values = {kv["name"]: kv["value"] for kv in env}
-        keys = values[RUN_ID_ENV], values[JOB_ID_ENV]
-        ours = values[TABLE_ENV] == table
-    except (ValueError, KeyError, TypeError, RecursionError):
+        detail = json.loads(body)["detail"]
+        values = {kv["name"]: kv["value"] for kv in detail["container"]["environment"]}
+        index = (detail.get("arrayProperties") or {}).get("index")
+        return keys_from_environment(values, table, index if isinstance(index, int) else None)
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
         return None
-    return keys if ours and valid_record_keys(*keys) else None
 
 
 def _parse(body: str) -> BatchJobStateChange | ValidationError:

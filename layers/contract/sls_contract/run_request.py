@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
 from .errors import ContractError, describe_validation_error, in_words
+
+if TYPE_CHECKING:
+    import yaml
 
 RUN_REQUEST_VERSION = 1
 BUNDLED = "bundled"
@@ -106,6 +108,8 @@ def _dumped(body: Any) -> bytes:
 
 def _where(exc: ValueError | yaml.YAMLError) -> str:
     """A parser error as one line: the problem and its line and column."""
+    import yaml
+
     mark = getattr(exc, "problem_mark", None)
     if isinstance(exc, yaml.MarkedYAMLError) and mark is not None:
         return f"line {mark.line + 1}, column {mark.column + 1}: {exc.problem}"
@@ -119,6 +123,24 @@ def _where(exc: ValueError | yaml.YAMLError) -> str:
 MAX_RUN_REQUEST_BYTES = 128 * 1024
 
 
+def _parse_text(body: str | bytes, filename: str, what: str) -> Any:
+    # PyYAML is imported here, not at module level: only a request that arrives as text (an uploaded
+    # file, start_run) needs it; the lifecycle function gets dicts and its cold start skips the import.
+    import yaml
+
+    try:
+        if filename.endswith((".yaml", ".yml")):
+            return yaml.safe_load(body)
+        try:
+            return json.loads(body)
+        except (ValueError, RecursionError):
+            return yaml.safe_load(body)
+    except (ValueError, yaml.YAMLError) as exc:
+        raise InvalidRunRequest(f"{what} is neither JSON nor YAML: {_where(exc)}") from exc
+    except RecursionError as exc:
+        raise InvalidRunRequest(f"{what} is nested too deeply to be a run request") from exc
+
+
 def parse_run_request(body: str | bytes | dict[str, Any], filename: str = "") -> RunRequest:
     """JSON or YAML (by extension, else whichever parses); InvalidRunRequest says what is wrong."""
     what = f"run request {filename}" if filename else "run request"
@@ -128,20 +150,7 @@ def parse_run_request(body: str | bytes | dict[str, Any], filename: str = "") ->
             f"{what} is over {MAX_RUN_REQUEST_BYTES // 1024} KiB, the most a run request may be: put large "
             "config in a file the workflow reads (e.g. under the storage prefix)"
         )
-    try:
-        if isinstance(body, dict):
-            data: Any = body
-        elif filename.endswith((".yaml", ".yml")):
-            data = yaml.safe_load(body)
-        else:
-            try:
-                data = json.loads(body)
-            except (ValueError, RecursionError):
-                data = yaml.safe_load(body)
-    except (ValueError, yaml.YAMLError) as exc:
-        raise InvalidRunRequest(f"{what} is neither JSON nor YAML: {_where(exc)}") from exc
-    except RecursionError as exc:
-        raise InvalidRunRequest(f"{what} is nested too deeply to be a run request") from exc
+    data: Any = body if isinstance(body, dict) else _parse_text(body, filename, what)
     if not isinstance(data, dict):
         raise InvalidRunRequest(f"{what} must be a mapping, not {type(data).__name__}")
     try:

@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from .arrays import snakemake_jobs
 from .record import EXPIRES_AT, RUN_CONTROL_JOB_ID, JobRecord, item_key, now_iso, serialize
 from .run_record import RUN_KIND, RUN_KIND_ATTRIBUTE, RUN_TERMINAL, RUNS_INDEX, RunRecord, RunStatus
 from .writes import STATUS, deserialize, put_new_item, status_not_in, update_item
@@ -20,7 +21,8 @@ _NOT_FINISHED = f"attribute_not_exists(#{STATUS}) OR {_FINISHED}"
 
 
 def job_counts(records: Iterable[JobRecord]) -> dict[str, int]:
-    return dict(Counter(str(r.status) for r in records))
+    """Jobs of the run by status (array children as their array shows them; arrays not counted)."""
+    return dict(Counter(str(r.status) for r in snakemake_jobs(records)))
 
 
 class RunStore:

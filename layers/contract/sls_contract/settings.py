@@ -1,4 +1,8 @@
-"""Lambda configuration from the environment template.yaml sets (pydantic-settings)."""
+"""Lambda configuration from the environment template.yaml sets (pydantic-settings).
+
+Its import is about 40 ms of every function's init (bench/RESULTS.md, "Handlers"): kept, since reading
+the environment is what the library is for (the project uses the well-kept library over its own code).
+"""
 
 from __future__ import annotations
 

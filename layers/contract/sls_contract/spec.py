@@ -25,7 +25,10 @@ from .errors import InvalidJobSpec, describe_validation_error, in_words
 from .record import JOB_ID_PATTERN, RUN_ID_PATTERN, record_keys
 
 SPEC_VERSION = 1
-SUPPORTED_SPEC_VERSIONS = (1,)
+# Version 2 adds array_size (an AWS Batch array job of that many Snakemake jobs); a stack that only
+# knows version 1 refuses such a spec with "deploy the stack version that matches the plugin".
+ARRAY_SPEC_VERSION = 2
+SUPPORTED_SPEC_VERSIONS = (1, 2)
 
 _JOB_NAME_RE = in_words(
     r"^[A-Za-z0-9][A-Za-z0-9_-]*$", "letters, digits, '-' and '_', starting with a letter or digit"
@@ -136,6 +139,11 @@ class JobSpec(BaseModel):
     consumable_resources: list[ConsumableResource] = []
     container_image: Annotated[str, StringConstraints(min_length=1)] | None = None
     tags: Annotated[dict[TagKey, TagValue], Field(max_length=limits.BATCH_TAGS_MAX)] = {}
+    # An array job of this many children (sls_contract/arrays.py): job_id is the array's, each child's
+    # record and command are in the jobs table already, and `command` starts the child's own command.
+    array_size: Annotated[int, Field(ge=limits.BATCH_ARRAY_SIZE[0], le=limits.BATCH_ARRAY_SIZE[1])] | None = (
+        None
+    )
 
     @field_validator("version")
     @classmethod
@@ -156,6 +164,8 @@ class JobSpec(BaseModel):
         clash = sorted(set(names) & set(self.environment))
         if clash:
             raise ValueError(f"{clash} are set both as secrets and as plain environment")
+        if self.array_size is not None and self.version < ARRAY_SPEC_VERSION:
+            raise ValueError(f"array_size needs job spec version {ARRAY_SPEC_VERSION} or later")
         return self
 
     def to_message(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -18,6 +19,7 @@ from .record import (
     LIVE_SHARD,
     LIVE_SHARDS,
     PARTITION_KEY,
+    RESERVED_KEY_PREFIX,
     RUN_CONTROL_JOB_ID,
     SORT_KEY,
     UPDATED_AT,
@@ -29,6 +31,7 @@ from .record import (
     now_iso,
     record_from_item,
     serialize,
+    shard_key,
 )
 from .spec import JobSpec
 from .status import TERMINAL, JobStatus, progress
@@ -36,7 +39,6 @@ from .writes import status_not_in, update_item
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import KeysAndAttributesUnionTypeDef
 
 # BatchGetItem's UnprocessedKeys: retried this many times, backing off from 50 ms up to 2 s a round.
 UNPROCESSED_ROUNDS = 8
@@ -129,6 +131,7 @@ class JobStore:
                 "job_name": spec.job_name,
                 "job_queue": spec.job_queue,
                 "job_definition": spec.job_definition,
+                "array_size": spec.array_size,
                 "claimed_at": now,
                 "claim_token": token,
             },
@@ -161,6 +164,36 @@ class JobStore:
             condition_names={"#claim_token": "claim_token", "#batch_job_id": "batch_job_id"},
             condition_values={":token": token},
         )
+
+    def put_items(self, items: list[dict[str, Any]], concurrency: int = 1) -> None:
+        """New items (plain values) with BatchWriteItem, 25 a call, up to `concurrency` calls at once;
+        items DynamoDB leaves unprocessed are written again with backoff, as for BatchGetItem, then a
+        throttling ClientError. Only for items nothing else can have written yet (an array's children,
+        before the array is sent)."""
+        requests = [
+            {
+                self.table_name: [
+                    {"PutRequest": {"Item": {k: serialize(v) for k, v in item.items()}}}
+                    for item in items[start : start + limits.DYNAMODB_BATCH_WRITE_MAX]
+                ]
+            }
+            for start in range(0, len(items), limits.DYNAMODB_BATCH_WRITE_MAX)
+        ]
+        if concurrency <= 1 or len(requests) <= 1:
+            for request in requests:
+                self._with_backoff("BatchWriteItem", request, self._write_batch)
+            return
+        with ThreadPoolExecutor(max_workers=min(concurrency, len(requests))) as pool:
+            # list(): the first call that raised re-raises here, after the others finished
+            list(
+                pool.map(
+                    lambda request: self._with_backoff("BatchWriteItem", request, self._write_batch), requests
+                )
+            )
+
+    def _write_batch(self, request: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        response = self.client.batch_write_item(RequestItems=request)
+        return [], response.get("UnprocessedItems") or {}
 
     def mark_submitted(self, spec: JobSpec, batch_job_id: str, job_arn: str | None) -> None:
         """Record the Batch job id; the status moves to SUBMITTED unless events already moved it."""
@@ -274,34 +307,47 @@ class JobStore:
         a throttling ClientError, which every caller already treats as "try later"."""
         items: list[dict[str, Any]] = []
         for start in range(0, len(keys), limits.DYNAMODB_BATCH_GET_MAX):
-            request: Mapping[str, KeysAndAttributesUnionTypeDef] = {
+            request: dict[str, Any] = {
                 self.table_name: {
                     "Keys": [item_key(*key) for key in keys[start : start + limits.DYNAMODB_BATCH_GET_MAX]],
                     "ConsistentRead": True,
                 }
             }
-            for attempt in range(UNPROCESSED_ROUNDS + 1):
-                if attempt:
-                    self.sleep(
-                        random.uniform(0, min(UNPROCESSED_BACKOFF_CAP, UNPROCESSED_BACKOFF * 2**attempt))
-                    )
-                response = self.client.batch_get_item(RequestItems=request)
-                items.extend(response["Responses"].get(self.table_name, []))
-                request = response.get("UnprocessedKeys") or {}
-                if not request:
-                    break
-            else:
-                left = len(request[self.table_name]["Keys"])
-                raise ClientError(
-                    {
-                        "Error": {
-                            "Code": "ProvisionedThroughputExceededException",
-                            "Message": f"{left} keys still unprocessed after {UNPROCESSED_ROUNDS} retries",
-                        }
-                    },
-                    "BatchGetItem",
-                )
+            items.extend(self._with_backoff("BatchGetItem", request, self._get_batch))
         return items
+
+    def _get_batch(self, request: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        response = self.client.batch_get_item(RequestItems=request)
+        return response["Responses"].get(self.table_name, []), response.get("UnprocessedKeys") or {}
+
+    def _with_backoff(
+        self,
+        operation: str,
+        request: dict[str, Any],
+        call: Callable[[dict[str, Any]], tuple[list[dict[str, Any]], dict[str, Any]]],
+    ) -> list[dict[str, Any]]:
+        """A batch call and its unprocessed remainder asked again with exponential backoff and jitter,
+        as AWS advises, at most UNPROCESSED_ROUNDS times; then a throttling ClientError, which every
+        caller already treats as "try later"."""
+        items: list[dict[str, Any]] = []
+        for attempt in range(UNPROCESSED_ROUNDS + 1):
+            if attempt:
+                self.sleep(random.uniform(0, min(UNPROCESSED_BACKOFF_CAP, UNPROCESSED_BACKOFF * 2**attempt)))
+            got, request = call(request)
+            items.extend(got)
+            if not request:
+                return items
+        left = request[self.table_name]
+        left_count = len(left["Keys"]) if isinstance(left, dict) else len(left)
+        raise ClientError(
+            {
+                "Error": {
+                    "Code": "ProvisionedThroughputExceededException",
+                    "Message": f"{left_count} items still unprocessed after {UNPROCESSED_ROUNDS} retries",
+                }
+            },
+            operation,
+        )
 
     def get_records(self, run_id: str, job_ids: Iterable[str]) -> dict[str, JobRecord]:
         records = (record_from_item(item) for item in self._batch_get([(run_id, j) for j in job_ids]))
@@ -322,7 +368,7 @@ class JobStore:
         return records
 
     def run_jobs(self, run_id: str) -> list[JobRecord]:
-        """Every job record of a run (the control item excluded), strongly consistent."""
+        """Every job record of a run (the control item and commands excluded), strongly consistent."""
         records: list[JobRecord] = []
         request: dict[str, Any] = {
             "TableName": self.table_name,
@@ -332,8 +378,11 @@ class JobStore:
             "ConsistentRead": True,
         }
         for page in self.client.get_paginator("query").paginate(**request):
+            # The run's control item and array children's commands are not job records.
             records.extend(
-                record_from_item(item) for item in page["Items"] if item[SORT_KEY]["S"] != RUN_CONTROL_JOB_ID
+                record_from_item(item)
+                for item in page["Items"]
+                if not item[SORT_KEY]["S"].startswith(RESERVED_KEY_PREFIX)
             )
         return records
 
@@ -349,7 +398,7 @@ class JobStore:
                 KeyConditionExpression="#shard = :shard AND #updated < :cutoff",
                 ExpressionAttributeNames={"#shard": LIVE_SHARD, "#updated": UPDATED_AT},
                 ExpressionAttributeValues={
-                    ":shard": serialize(f"live#{shard}"),
+                    ":shard": serialize(shard_key(shard)),
                     ":cutoff": serialize(older_than_iso),
                 },
             )

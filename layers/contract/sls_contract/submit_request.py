@@ -50,6 +50,8 @@ def build_submit_job_request(
         request["schedulingPriorityOverride"] = spec.scheduling_priority
     if spec.share_identifier is not None:
         request["shareIdentifier"] = spec.share_identifier
+    if spec.array_size is not None:
+        request["arrayProperties"] = {"size": spec.array_size}
     if spec.consumable_resources:
         request["consumableResourcePropertiesOverride"] = {
             "consumableResourceList": [r.model_dump() for r in spec.consumable_resources]

@@ -9,6 +9,7 @@ from botocore.exceptions import ClientError
 from pydantic import ValidationError
 from rich.console import Console
 
+from sls_contract.arrays import snakemake_jobs
 from sls_contract.cancel import cancel_run
 from sls_contract.errors import describe_validation_error
 from sls_contract.run_record import RUN_TERMINAL, RunStatus
@@ -63,7 +64,7 @@ def show(args: argparse.Namespace, console: Console) -> int:
     target = _target(args)
     run_store, job_store = _stores(target)
     run = run_store.get(args.run_id)
-    records = sort_jobs(job_store.run_jobs(args.run_id))
+    records = sort_jobs(snakemake_jobs(job_store.run_jobs(args.run_id)))
     if run is None and not records:
         raise _no_run(args.run_id)
     if run is None:
@@ -80,7 +81,7 @@ def logs(args: argparse.Namespace, console: Console) -> int:
     target = _target(args)
     run_store, job_store = _stores(target)
     run = run_store.get(args.run_id)
-    records = job_store.run_jobs(args.run_id)
+    records = snakemake_jobs(job_store.run_jobs(args.run_id))
     if run is None and not records:
         raise _no_run(args.run_id)
     record = find_job(args.run_id, records, run, args.job)
