@@ -14,8 +14,10 @@ at 1,000 (the main simulated phase); makespan with arrays ≤ 0.5x without.
 
 from __future__ import annotations
 
+import json
 import statistics
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +72,10 @@ def _run_one(local: Any, n: int, workdir: Path, array_min_size: int, say: Callab
         f"{label}: exit {result.returncode}, wall {result.wall_seconds:.1f} s, all in Batch "
         f"{result.batch_handoff_seconds()}, makespan {result.makespan_seconds()}"
     )
+    # Each run's result as soon as it is known (a 10,000-job run takes long): `--render` reads it.
+    saved = workdir / f"{result.run_id}.result.json"
+    saved.write_text(json.dumps([asdict(result)]))
+    say(f"raw result in {saved}")
     return result
 
 
