@@ -21,7 +21,7 @@ from localcloud.endpoint import REGION
 from localcloud.report import run_records
 from sls_contract import stack_outputs
 from sls_contract.arrays import COMMAND_ATTRIBUTE, command_key
-from sls_contract.record import (
+from sls_contract.job_record import (
     ISO_FORMAT,
     JOB_ID_ENV,
     RUN_ID_ENV,

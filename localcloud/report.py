@@ -7,8 +7,8 @@ from typing import Any
 from rich.table import Table
 
 from sls_contract.arrays import snakemake_jobs
-from sls_contract.record import JobRecord
-from sls_contract.store import JobStore
+from sls_contract.job_record import JobRecord
+from sls_contract.job_store import JobStore
 
 _STYLE = {"SUCCEEDED": "green", "FAILED": "red"}
 

@@ -12,10 +12,10 @@ from typing import Any
 
 from localcloud.cloud import LocalCloud
 from sls_contract import stack_outputs
-from sls_contract.record import JOB_ID_ENV, RUN_CONTROL_JOB_ID, RUN_ID_ENV, TABLE_ENV
+from sls_contract.job_record import JOB_ID_ENV, RUN_CONTROL_JOB_ID, RUN_ID_ENV, TABLE_ENV
+from sls_contract.job_store import JobStore
 from sls_contract.run_record import RunStatus
 from sls_contract.run_store import RunStore
-from sls_contract.store import JobStore
 from sls_contract.submitter import UNPARSEABLE_RUN_ID
 from snakemake_executor_plugin_aws_basic_batch_sls.sender import sqs_batches
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from localcloud.cloud import LocalCloud
-from sls_contract.record import JOB_ID_ENV, RUN_ID_ENV
+from sls_contract.job_record import JOB_ID_ENV, RUN_ID_ENV
 
 TERMINAL = ("SUCCEEDED", "FAILED")
 T = TypeVar("T")

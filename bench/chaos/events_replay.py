@@ -15,8 +15,8 @@ from botocore.config import Config
 from localcloud.cloud import LocalCloud
 from localcloud.endpoint import REGION
 from sls_contract import stack_outputs
-from sls_contract.record import JOB_ID_ENV, RUN_ID_ENV, TABLE_ENV
-from sls_contract.store import JobStore
+from sls_contract.job_record import JOB_ID_ENV, RUN_ID_ENV, TABLE_ENV
+from sls_contract.job_store import JobStore
 from snakemake_executor_plugin_aws_basic_batch_sls.sender import sqs_batches
 
 from .batch_side import batch_jobs, poll

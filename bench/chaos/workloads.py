@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from localcloud.batch.faults import plan_event
 from localcloud.cloud import LocalCloud
 from sls_contract import stack_outputs
-from sls_contract.record import ISO_FORMAT, RUN_CONTROL_JOB_ID, item_key
+from sls_contract.job_record import ISO_FORMAT, RUN_CONTROL_JOB_ID, item_key
 
 from ..harness import RunResult, prepare_fanout, run_workload, wait_for_lambdas_idle
 from .batch_side import batch_jobs, jobs_per_spec, wait_settled

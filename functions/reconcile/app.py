@@ -12,10 +12,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sls_contract import metric_names
+from sls_contract.job_record import ISO_FORMAT
+from sls_contract.job_store import JobStore
 from sls_contract.reconcile import ReconcileRequest, reconcile, stale_records
-from sls_contract.record import ISO_FORMAT
 from sls_contract.settings import FunctionSettings
-from sls_contract.store import JobStore
 
 settings = FunctionSettings()
 logger = Logger()

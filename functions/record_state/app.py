@@ -16,9 +16,9 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sls_contract import metric_names
+from sls_contract.job_store import JobStore
 from sls_contract.recorder import EventBatch, Recorded
 from sls_contract.settings import FunctionSettings
-from sls_contract.store import JobStore
 
 settings = FunctionSettings()
 logger = Logger()

@@ -7,10 +7,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sls_contract import metric_names
+from sls_contract.job_store import JobStore
 from sls_contract.run_store import RunStore
 from sls_contract.runs import Lifecycle, dispatch, run_id_of
 from sls_contract.settings import FunctionSettings
-from sls_contract.store import JobStore
 
 settings = FunctionSettings()
 logger = Logger()

@@ -18,9 +18,9 @@ from botocore.config import Config
 from sls_contract import metric_names
 from sls_contract.errors import InvalidJobSpec
 from sls_contract.job_definitions import JobDefinitions
+from sls_contract.job_store import JobStore
 from sls_contract.settings import FunctionSettings
 from sls_contract.spec import parse_job_spec
-from sls_contract.store import JobStore
 from sls_contract.submitter import Outcome, Submitter, record_unusable_message
 
 settings = FunctionSettings()

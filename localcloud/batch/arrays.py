@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .describe import describe, describe_short
-from .lifecycle import BEFORE_STARTING, TERMINAL, JobRecord, now_ms
+from .lifecycle import BEFORE_STARTING, TERMINAL, RuntimeJob, now_ms
 
 if TYPE_CHECKING:
     import threading
@@ -46,7 +46,7 @@ class ArrayState:
     """A parent's view of its children: the count per status is kept, never recomputed."""
 
     size: int
-    children: list[JobRecord]
+    children: list[RuntimeJob]
     counts: dict[str, int]
     updated_ms: int
     stop_reason: str | None = None  # TerminateJob/CancelJob of the parent: it ends FAILED with this
@@ -62,7 +62,7 @@ class ChildJob:
         self.tags_arn = parent.arn  # a child reports its parent's tags
         self._status = "PENDING"
         self._lock = lock
-        self._lc_record: JobRecord | None = None
+        self._lc_record: RuntimeJob | None = None
 
     job_name = property(lambda self: self.parent.job_name)
     job_queue = property(lambda self: self.parent.job_queue)
@@ -72,7 +72,7 @@ class ChildJob:
     backend = property(lambda self: self.parent.backend)
     status = property(lambda self: self._status)  # moto's ListJobs jobStatus filter
 
-    def _record(self) -> JobRecord:
+    def _record(self) -> RuntimeJob:
         assert self._lc_record is not None, "a child's record is set when it is created"
         return self._lc_record
 
@@ -100,13 +100,13 @@ def validate_array(
     return None
 
 
-def submit_array(engine: Engine, parent: JobRecord, size: int) -> None:
+def submit_array(engine: Engine, parent: RuntimeJob, size: int) -> None:
     """Create the N children of ``parent`` (in PENDING, visible to DescribeJobs at once) and schedule them."""
     created = now_ms()
     children = []
     for index in range(size):
         job = ChildJob(parent.job, index, engine.lock)
-        child = JobRecord(
+        child = RuntimeJob(
             job=job,
             account=parent.account,
             region=parent.region,
@@ -135,7 +135,7 @@ def submit_array(engine: Engine, parent: JobRecord, size: int) -> None:
     engine.scheduler.call_soon(lambda: _release(engine, parent, 0))
 
 
-def _release(engine: Engine, parent: JobRecord, start: int) -> None:
+def _release(engine: Engine, parent: RuntimeJob, start: int) -> None:
     """Children leave PENDING (dependsOn permitting) a chunk at a time."""
     state = parent.array
     for child in state.children[start : start + _RELEASE_CHUNK]:
@@ -148,7 +148,7 @@ def _release(engine: Engine, parent: JobRecord, start: int) -> None:
         engine.scheduler.call_soon(lambda: _release(engine, parent, start + _RELEASE_CHUNK))
 
 
-def child_changed(engine: Engine, child: JobRecord, previous: str) -> None:
+def child_changed(engine: Engine, child: RuntimeJob, previous: str) -> None:
     """A child moved from ``previous`` to its status (engine lock held): count it, move the parent."""
     parent = child.parent
     assert parent is not None
@@ -165,7 +165,7 @@ def child_changed(engine: Engine, child: JobRecord, previous: str) -> None:
         engine._finalize(parent, "FAILED" if failed else "SUCCEEDED", state.stop_reason)
 
 
-def stop_array(engine: Engine, parent: JobRecord, reason: str, terminate: bool) -> None:
+def stop_array(engine: Engine, parent: RuntimeJob, reason: str, terminate: bool) -> None:
     """TerminateJob (``terminate``) or CancelJob of a parent, engine lock held."""
     state = parent.array
     if parent.status in TERMINAL:

@@ -7,7 +7,7 @@ import itertools
 from collections.abc import Iterator
 from typing import Any
 
-from .lifecycle import JobRecord
+from .lifecycle import RuntimeJob
 
 _Key = tuple[str, float]  # (job queue ARN, vCPUs): the jobs of a group fit, or do not fit, alike
 
@@ -24,8 +24,8 @@ class Capacity:
         self._default = default_vcpus
         self._elastic = elastic
         self._used: dict[str, float] = {}
-        self.runnable: dict[str, JobRecord] = {}  # job id -> RUNNABLE job waiting for room
-        self._groups: dict[_Key, list[tuple[int, int, int, JobRecord]]] = {}
+        self.runnable: dict[str, RuntimeJob] = {}  # job id -> RUNNABLE job waiting for room
+        self._groups: dict[_Key, list[tuple[int, int, int, RuntimeJob]]] = {}
         self._entries = itertools.count()  # a job may be queued twice (retry): never compare records
 
     def max_vcpus(self, ce: Any) -> float:
@@ -36,7 +36,7 @@ class Capacity:
     def used(self, ce_arn: str) -> float:
         return self._used.get(ce_arn, 0.0)
 
-    def add_runnable(self, record: JobRecord) -> None:
+    def add_runnable(self, record: RuntimeJob) -> None:
         self.runnable[record.job_id] = record
         group = self._groups.setdefault((record.job.job_queue.arn, record.vcpus), [])
         heapq.heappush(group, (-record.priority, record.seq, next(self._entries), record))
@@ -45,7 +45,7 @@ class Capacity:
         """Forget a RUNNABLE job (cancelled); its heap entry is skipped when it comes up."""
         self.runnable.pop(job_id, None)
 
-    def place(self, record: JobRecord) -> str | None:
+    def place(self, record: RuntimeJob) -> str | None:
         """Reserve room for ``record``; returns the CE's ARN, or None when it has to wait."""
         queue = record.job.job_queue
         if self._elastic:
@@ -58,14 +58,14 @@ class Capacity:
                 return str(ce.arn)
         return None
 
-    def release(self, record: JobRecord) -> None:
+    def release(self, record: RuntimeJob) -> None:
         if record.ce_arn is None:
             return
         if not self._elastic:
             self._used[record.ce_arn] = max(0.0, self.used(record.ce_arn) - record.vcpus)
         record.ce_arn = None
 
-    def _head(self, key: _Key) -> JobRecord | None:
+    def _head(self, key: _Key) -> RuntimeJob | None:
         group = self._groups.get(key)
         while group:
             record = group[0][3]
@@ -75,7 +75,7 @@ class Capacity:
         self._groups.pop(key, None)
         return None
 
-    def dispatch(self) -> Iterator[tuple[JobRecord, str]]:
+    def dispatch(self) -> Iterator[tuple[RuntimeJob, str]]:
         """Yield (job, CE ARN) for each RUNNABLE job that gets room now, in AWS's order: higher queue
         priority, then schedulingPriority, then submission order. A smaller job may start past a
         bigger one that does not fit."""

@@ -1,14 +1,14 @@
-"""The job object DescribeJobs, ListJobs and the state-change events report, from a JobRecord."""
+"""The job object DescribeJobs, ListJobs and the state-change events report, from a RuntimeJob."""
 
 from __future__ import annotations
 
 import copy
 from typing import Any
 
-from .lifecycle import JobRecord
+from .lifecycle import RuntimeJob
 
 
-def describe(record: JobRecord, with_tags: bool = True) -> dict[str, Any]:
+def describe(record: RuntimeJob, with_tags: bool = True) -> dict[str, Any]:
     """DescribeJobs' job; events use the same object without tags (the event schema has none)."""
     job = record.job
     container = copy.deepcopy(record.container)
@@ -56,7 +56,7 @@ def describe(record: JobRecord, with_tags: bool = True) -> dict[str, Any]:
     return result
 
 
-def describe_short(record: JobRecord) -> dict[str, Any]:
+def describe_short(record: RuntimeJob) -> dict[str, Any]:
     """ListJobs' job summary."""
     job = record.job
     result: dict[str, Any] = {
@@ -86,7 +86,7 @@ def describe_short(record: JobRecord) -> dict[str, Any]:
     return result
 
 
-def array_properties(record: JobRecord) -> dict[str, Any] | None:
+def array_properties(record: RuntimeJob) -> dict[str, Any] | None:
     """ArrayPropertiesDetail (DescribeJobs) or ArrayPropertiesSummary (ListJobs): a child's index; a
     parent's size and its children's count in each status, with when that count last changed."""
     if record.array_index is not None:

@@ -25,7 +25,7 @@ from .lifecycle import (
     TERMINAL,
     TIMEOUT_REASON,
     Attempt,
-    JobRecord,
+    RuntimeJob,
     now_ms,
     should_retry,
 )
@@ -47,10 +47,10 @@ class Engine:
         self.publisher = EventPublisher(config, self.scheduler)
         self.capacity = Capacity(config.default_vcpus, elastic=config.simulate)
         self.work_root = Path(config.work_root or tempfile.mkdtemp(prefix="localcloud-batch-"))
-        self.records: dict[str, JobRecord] = {}
+        self.records: dict[str, RuntimeJob] = {}
         self._seq = itertools.count()
         self._dependents: dict[str, set[str]] = {}
-        self._running: dict[str, tuple[JobRecord, Attempt, LogTail]] = {}
+        self._running: dict[str, tuple[RuntimeJob, Attempt, LogTail]] = {}
         self._poll_handle: int | None = None
         self._last_pump = 0.0
         self._dispatch_pending = False
@@ -60,7 +60,7 @@ class Engine:
     def next_seq(self) -> int:
         return next(self._seq)
 
-    def submit(self, record: JobRecord) -> None:
+    def submit(self, record: RuntimeJob) -> None:
         with self.lock:
             self.records[record.job_id] = record
         self.scheduler.call_soon(lambda: self._after_submit(record))
@@ -77,7 +77,7 @@ class Engine:
                 self.terminate_record(record, reason)
             return True
 
-    def terminate_record(self, record: JobRecord, reason: str) -> None:
+    def terminate_record(self, record: RuntimeJob, reason: str) -> None:
         if record.status in BEFORE_STARTING:
             self._cancel_queued(record, reason)
         elif record.status not in TERMINAL and record.current is not None:
@@ -120,14 +120,14 @@ class Engine:
         self.scheduler.stop()
 
     # -- transitions --------------------------------------------------------------------------------
-    def _set_status(self, record: JobRecord, status: str) -> None:
+    def _set_status(self, record: RuntimeJob, status: str) -> None:
         previous, record.status = record.status, status
         record.job._status = status  # ListJobs' jobStatus filter reads moto's own field
         self.publisher.publish(record.account, record.region, describe(record, with_tags=False))
         if record.parent is not None:
             child_changed(self, record, previous)
 
-    def _after_submit(self, record: JobRecord) -> None:
+    def _after_submit(self, record: RuntimeJob) -> None:
         with self.lock:
             if record.status not in ("SUBMITTED", "PENDING") or self._stopped:
                 return  # cancelled before it got here (array children start in PENDING)
@@ -152,7 +152,7 @@ class Engine:
             return self.records[job_id].status
         return "SUCCEEDED"  # a job we do not run (or that moto forgot) never blocks its dependents
 
-    def _make_runnable(self, record: JobRecord) -> None:
+    def _make_runnable(self, record: RuntimeJob) -> None:
         record.status_reason = None
         self._set_status(record, "RUNNABLE")
         self.capacity.add_runnable(record)
@@ -172,7 +172,7 @@ class Engine:
                 record.ce_arn = ce_arn
                 self._start_attempt(record)
 
-    def _start_attempt(self, record: JobRecord) -> None:
+    def _start_attempt(self, record: RuntimeJob) -> None:
         self._set_status(record, "STARTING")
         number = len(record.attempts) + 1
         stream = f"{record.job.job_definition.name}/default/{uuid.uuid4().hex}"
@@ -197,11 +197,11 @@ class Engine:
                 )
             )
 
-    def _mark_running(self, record: JobRecord, attempt: Attempt) -> None:
+    def _mark_running(self, record: RuntimeJob, attempt: Attempt) -> None:
         attempt.started_ms = record.started_ms = now_ms()
         self._set_status(record, "RUNNING")
 
-    def _run_synthetic(self, record: JobRecord, attempt: Attempt) -> None:
+    def _run_synthetic(self, record: RuntimeJob, attempt: Attempt) -> None:
         behaviour = attempt.behaviour
         self._mark_running(record, attempt)
         if behaviour is not None and behaviour.hang:
@@ -217,7 +217,7 @@ class Engine:
             self.scheduler.call_later(seconds, lambda: self._synthetic_done(record, attempt))
         )
 
-    def _synthetic_done(self, record: JobRecord, attempt: Attempt) -> None:
+    def _synthetic_done(self, record: RuntimeJob, attempt: Attempt) -> None:
         behaviour = attempt.behaviour
         if behaviour is not None and behaviour.fail is not None:
             line = f"[localcloud] job fails with exit code {behaviour.fail} (fault rule)"
@@ -240,7 +240,7 @@ class Engine:
         with self.lock:
             self._finish_attempt(record, attempt, 0)
 
-    def _run_process(self, record: JobRecord, attempt: Attempt) -> None:
+    def _run_process(self, record: RuntimeJob, attempt: Attempt) -> None:
         job_dir = self.work_root / record.job_id
         attempt.scratch = job_dir / f"attempt-{attempt.number}"
         image_dir = self.config.image_dir(record.container.get("image", ""))
@@ -272,7 +272,7 @@ class Engine:
         if self._poll_handle is None:
             self._poll_handle = self.scheduler.call_later(self.config.poll_seconds, self._poll)
 
-    def _environment(self, record: JobRecord, attempt: Attempt) -> dict[str, str]:
+    def _environment(self, record: RuntimeJob, attempt: Attempt) -> dict[str, str]:
         env = dict(self.config.base_env)
         env.update({e["name"]: e["value"] for e in record.container.get("environment", [])})
         env.update(resolve_secrets(record.account, record.region, record.container.get("secrets", [])))
@@ -306,13 +306,13 @@ class Engine:
             if self._running:
                 self._poll_handle = self.scheduler.call_later(self.config.poll_seconds, self._poll)
 
-    def _on_timeout(self, record: JobRecord, attempt: Attempt) -> None:
+    def _on_timeout(self, record: RuntimeJob, attempt: Attempt) -> None:
         with self.lock:
             if not attempt.finished:
                 attempt.timed_out = True
                 self._kill_attempt(record, attempt)
 
-    def _kill_attempt(self, record: JobRecord, attempt: Attempt) -> None:
+    def _kill_attempt(self, record: RuntimeJob, attempt: Attempt) -> None:
         """SIGTERM the attempt's group, SIGKILL it after the grace period; synthetic runs end at once."""
         if attempt.finished:
             return
@@ -330,7 +330,7 @@ class Engine:
 
     def _finish_attempt(
         self,
-        record: JobRecord,
+        record: RuntimeJob,
         attempt: Attempt,
         exit_code: int | None,
         container_reason: str | None = None,
@@ -373,11 +373,11 @@ class Engine:
         if not self.config.keep_scratch and attempt.scratch is not None:
             shutil.rmtree(attempt.scratch, ignore_errors=True)
 
-    def _cancel_queued(self, record: JobRecord, reason: str) -> None:
+    def _cancel_queued(self, record: RuntimeJob, reason: str) -> None:
         self.capacity.discard_runnable(record.job_id)
         self._finalize(record, "FAILED", reason)
 
-    def _finalize(self, record: JobRecord, status: str, reason: str | None) -> None:
+    def _finalize(self, record: RuntimeJob, status: str, reason: str | None) -> None:
         record.status_reason = reason
         record.stopped_ms = now_ms()
         self._set_status(record, status)

@@ -42,7 +42,7 @@ class Attempt:
 
 
 @dataclass
-class JobRecord:
+class RuntimeJob:
     """Everything DescribeJobs reports about one job, plus what the runtime needs to run it."""
 
     job: Any  # moto.batch.models.Job, kept in the backend so every moto API still sees the job
@@ -68,7 +68,7 @@ class JobRecord:
     container_reason: str | None = None
     log_stream: str | None = None
     array: Any = None  # an array parent's ArrayState (localcloud.batch.arrays)
-    parent: JobRecord | None = None  # an array child's parent
+    parent: RuntimeJob | None = None  # an array child's parent
     array_index: int | None = None  # an array child's index
 
     @property
@@ -152,7 +152,7 @@ def _glob(pattern: str | None, value: str | None) -> bool:
     return value is not None and fnmatchcase(value, pattern)
 
 
-def should_retry(record: JobRecord, attempt: dict[str, Any]) -> bool:
+def should_retry(record: RuntimeJob, attempt: dict[str, Any]) -> bool:
     """AWS's retry decision after a failed attempt: first matching evaluateOnExit rule wins."""
     if len(record.attempts) >= record.max_attempts:
         return False

@@ -11,7 +11,7 @@ from moto.batch.models import JOB_NAME_REGEX, Job, batch_backends
 from .arrays import submit_array, validate_array
 from .engine import Engine
 from .faults import SubmitGate
-from .lifecycle import JobRecord, effective_container, validate_retry_strategy, vcpus_of
+from .lifecycle import RuntimeJob, effective_container, validate_retry_strategy, vcpus_of
 
 # AWS Batch service quota: "Maximum job payload size (for SubmitJob API operations): 30 KiB".
 SUBMIT_PAYLOAD_MAX = 30 * 1024
@@ -70,7 +70,7 @@ def handle_submit(engine: Engine, gate: SubmitGate, response: Any) -> str:
     job._transitions = []  # moto's ManagedState must not advance the status on its own
     container = effective_container(job_def.container_properties, overrides, job.parameters)
     propagate = param("propagateTags")
-    record = JobRecord(
+    record = RuntimeJob(
         job=job,
         account=response.current_account,
         region=response.region,

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sls_contract.arrays import bootstrap_command
+from sls_contract.job_record import child_job_id
 from sls_contract.limits import BATCH_ARRAY_SIZE, BATCH_JOB_NAME_MAX
-from sls_contract.record import child_job_id
 from sls_contract.spec import ARRAY_SPEC_VERSION, JobSpec
 
 # What may differ between the children of one array: everything else is the array's.

@@ -23,15 +23,15 @@ from sls_contract.cancel import cancel_run
 from sls_contract.errors import InvalidJobSpec, PermanentSubmitError
 from sls_contract.fargate import check_fargate_pair
 from sls_contract.job_definitions import JobDefinitions
+from sls_contract.job_record import RUN_ID_ENV
+from sls_contract.job_store import JobStore
 from sls_contract.limits import BATCH_DESCRIBE_JOBS_MAX as DESCRIBE_JOBS_MAX
-from sls_contract.record import RUN_ID_ENV
 from sls_contract.run_store import RunStore
 from sls_contract.spec import JobSpec
 from sls_contract.status import TERMINAL, JobStatus
-from sls_contract.store import JobStore
 from sls_contract.tags import job_tags
 
-from . import coordinator_mode
+from . import handover
 from .array_plan import ArrayJob, plan_arrays
 from .config import resolve
 from .environment import split_environment
@@ -129,12 +129,12 @@ class Executor(RemoteExecutor):
         SystemExit(0) unwinds through Snakemake's own context managers (lock release, cleanup), so
         nothing is skipped; inside the coordinator job SLS_RUN_ID is set and this never runs.
         """
-        request = coordinator_mode.run_request(self.workflow, settings, self.run_id, self.plane.tags)
-        outcome = coordinator_mode.start(self.plane, self.clients, request)
+        request = handover.run_request(self.workflow, settings, self.run_id, self.plane.tags)
+        outcome = handover.start(self.plane, self.clients, request)
         if not outcome.started:
             raise WorkflowError(f"run {outcome.run_id} was not started: {outcome.reason}")
         where = (
-            coordinator_mode.console_url(self.plane.region, outcome.execution_arn or "")
+            handover.console_url(self.plane.region, outcome.execution_arn or "")
             if not self.plane.endpoint_url
             else f"aws-basic-batch-sls --endpoint-url {self.plane.endpoint_url} show {outcome.run_id}"
         )

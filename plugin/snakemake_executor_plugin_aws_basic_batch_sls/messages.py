@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from sls_contract.record import DEFAULT_LOG_GROUP, JobRecord
+from sls_contract.job_record import DEFAULT_LOG_GROUP, JobRecord
 
 from .config import ControlPlane
 

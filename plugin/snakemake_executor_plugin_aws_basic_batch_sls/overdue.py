@@ -18,8 +18,8 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from sls_contract.job_store import JobStore
 from sls_contract.status import JobStatus
-from sls_contract.store import JobStore
 from sls_contract.submitter import CLAIM_LEASE_SECONDS
 
 from .config import ControlPlane

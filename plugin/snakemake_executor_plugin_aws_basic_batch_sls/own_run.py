@@ -15,9 +15,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from sls_contract.job_store import JobStore
 from sls_contract.run_record import RunStatus
 from sls_contract.run_store import RunStore, job_counts
-from sls_contract.store import JobStore
 
 
 def trigger_text(workflow: str) -> str:

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sls_contract.arrays import resolve_children
-from sls_contract.record import ISO_FORMAT, JobRecord
+from sls_contract.job_record import ISO_FORMAT, JobRecord
+from sls_contract.job_store import JobStore
 from sls_contract.status import TERMINAL
-from sls_contract.store import JobStore
 
 # A record stamped before the watermark can still become visible after it: the index is eventually
 # consistent (usually well under a second) and writers stamp updated_at just before their write lands,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sls_contract.record import ISO_FORMAT, JobRecord
+from sls_contract.job_record import ISO_FORMAT, JobRecord
 from sls_contract.status import JobStatus
 
 

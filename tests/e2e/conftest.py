@@ -17,7 +17,7 @@ from localcloud.batch import BatchRuntimeConfig
 from localcloud.cloud import DATA_BUCKET, LocalCloud
 from localcloud.report import run_records
 from sls_contract import stack_outputs
-from sls_contract.record import JobRecord
+from sls_contract.job_record import JobRecord
 from sls_contract.run_store import RunStore
 
 HERE = Path(__file__).resolve().parent

@@ -10,7 +10,7 @@ import pytest
 
 from localcloud.batch import active_runtime
 from localcloud.cloud import DATA_BUCKET
-from sls_contract.record import JobRecord
+from sls_contract.job_record import JobRecord
 from tests.support.polling import wait_until
 
 pytestmark = pytest.mark.e2e

@@ -9,8 +9,8 @@ import boto3
 import pytest
 
 from sls_contract import stack_outputs
+from sls_contract.job_store import JobStore
 from sls_contract.run_store import RunStore
-from sls_contract.store import JobStore
 from tests.support.cli import STACK
 from tests.support.cloud import REGION
 

@@ -14,9 +14,9 @@ from moto.server import ThreadedMotoServer
 from rich.console import Console
 
 from localcloud.endpoint import free_port
+from sls_contract.job_store import JobStore
 from sls_contract.run_record import RunStatus
 from sls_contract.run_store import RunStore
-from sls_contract.store import JobStore
 from snakemake_executor_plugin_aws_basic_batch_sls.cli import main
 from snakemake_executor_plugin_aws_basic_batch_sls.cli.tables import when
 from tests.support.cli import ARN, DURATION, STACK, add_job, cli, rows

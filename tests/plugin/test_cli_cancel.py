@@ -11,10 +11,10 @@ import boto3
 import botocore.session
 import pytest
 
+from sls_contract.job_store import JobStore
 from sls_contract.run_record import RunStatus
 from sls_contract.run_store import RunStore
 from sls_contract.status import JobStatus
-from sls_contract.store import JobStore
 from tests.support.cli import STACK, add_job, cli
 from tests.support.cloud import BatchEnv
 

@@ -8,9 +8,9 @@ import time
 import boto3
 import pytest
 
+from sls_contract.job_store import JobStore
 from sls_contract.run_record import RunStatus
 from sls_contract.run_store import RunStore
-from sls_contract.store import JobStore
 from tests.support.cli import ARN, add_job, cli
 from tests.support.cloud import BatchEnv
 

@@ -11,9 +11,9 @@ from typing import Any
 import boto3
 import pytest
 
+from sls_contract.job_store import JobStore
 from sls_contract.run_request import EVENT_SOURCE, RUN_REQUESTED
 from sls_contract.run_store import RunStore
-from sls_contract.store import JobStore
 from tests.support.cli import STACK, add_job, cli
 
 

@@ -12,7 +12,7 @@ import pytest
 from throttler import Throttler
 
 from sls_contract.events import parse_state_change
-from sls_contract.store import JobStore
+from sls_contract.job_store import JobStore
 from snakemake_executor_plugin_aws_basic_batch_sls.config import ControlPlane
 from snakemake_executor_plugin_aws_basic_batch_sls.executor import Executor
 from snakemake_executor_plugin_aws_basic_batch_sls.resources import Defaults, build_spec, spec_fields

@@ -7,7 +7,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from sls_contract.record import JobRecord
+from sls_contract.job_record import JobRecord
 from snakemake_executor_plugin_aws_basic_batch_sls.messages import failed_rules, failure_message
 
 PLANE = SimpleNamespace(endpoint_url="http://127.0.0.1:1", region="us-east-1")

@@ -9,8 +9,8 @@ import boto3
 import pytest
 
 from sls_contract.arrays import child_items
+from sls_contract.job_store import JobStore
 from sls_contract.status import JobStatus
-from sls_contract.store import JobStore
 from sls_contract.submitter import CLAIM_LEASE_SECONDS
 from snakemake_executor_plugin_aws_basic_batch_sls.array_plan import make_array
 from snakemake_executor_plugin_aws_basic_batch_sls.overdue import settle_overdue

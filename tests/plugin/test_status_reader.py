@@ -2,7 +2,7 @@
 
 import boto3
 
-from sls_contract.store import JobStore
+from sls_contract.job_store import JobStore
 from snakemake_executor_plugin_aws_basic_batch_sls.status_reader import (
     WATERMARK_OVERLAP_SECONDS,
     StatusReader,

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-from sls_contract.record import ISO_FORMAT, JobRecord
+from sls_contract.job_record import ISO_FORMAT, JobRecord
 from snakemake_executor_plugin_aws_basic_batch_sls.waiting import long_waits
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)

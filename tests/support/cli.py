@@ -7,7 +7,7 @@ import io
 from rich.console import Console
 
 from sls_contract.events import parse_state_change
-from sls_contract.store import JobStore
+from sls_contract.job_store import JobStore
 from snakemake_executor_plugin_aws_basic_batch_sls.cli import main
 from tests.support.cloud import REGION
 from tests.support.events import state_change

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sls_contract.record import JOB_ID_ENV, RUN_ID_ENV
+from sls_contract.job_record import JOB_ID_ENV, RUN_ID_ENV
 
 EVENTS_DIR = Path(__file__).resolve().parent.parent / "events"
 STATE_EVENTS_QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:aws-basic-batch-sls-StateEventsQueue"

@@ -8,7 +8,7 @@ from typing import Any
 
 import boto3
 
-from sls_contract.record import JobRecord
+from sls_contract.job_record import JobRecord
 from tests.support.cloud import BatchEnv
 from tests.support.events import sqs_event, sqs_record
 from tests.support.specs import minimal_spec

@@ -15,12 +15,12 @@ from sls_contract import array_child
 from sls_contract.arrays import child_items, resolve_children, snakemake_jobs, with_batch_ids
 from sls_contract.cancel import cancel_run
 from sls_contract.events import parse_state_change
+from sls_contract.job_record import JOB_ID_ENV, RUN_ID_ENV, TABLE_ENV, JobRecord
+from sls_contract.job_store import JobStore
 from sls_contract.reconcile import reconcile
-from sls_contract.record import JOB_ID_ENV, RUN_ID_ENV, TABLE_ENV, JobRecord
 from sls_contract.run_store import job_counts
 from sls_contract.spec import JobSpec
 from sls_contract.status import JobStatus
-from sls_contract.store import JobStore
 from sls_contract.submit_request import build_submit_job_request
 from snakemake_executor_plugin_aws_basic_batch_sls.array_plan import ArrayJob, make_array, plan_arrays
 from tests.support.aws_calls import record_calls

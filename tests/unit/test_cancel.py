@@ -11,8 +11,8 @@ from botocore.stub import Stubber
 
 from sls_contract.cancel import CancelSummary, cancel_run, terminate_jobs
 from sls_contract.events import parse_state_change
+from sls_contract.job_store import JobStore
 from sls_contract.status import JobStatus
-from sls_contract.store import JobStore
 from tests.support.aws_calls import record_calls
 from tests.support.batch_clients import batch_client_without_terminate_jobs
 from tests.support.cloud import BatchEnv

@@ -19,7 +19,7 @@ from typing import Any
 import boto3
 import pytest
 
-from sls_contract.record import LIVE_INDEX
+from sls_contract.job_record import LIVE_INDEX
 from sls_contract.submitter import CLAIM_LEASE_SECONDS
 from tests.conftest import JOBS_TABLE, STACK_NAME
 from tests.support.aws_calls import ok_response, on_call

@@ -3,8 +3,8 @@
 import boto3
 
 from sls_contract.events import parse_state_change
+from sls_contract.job_store import JobStore
 from sls_contract.reconcile import reconcile, stale_records
-from sls_contract.store import JobStore
 from sls_contract.submit_request import build_submit_job_request
 from tests.support.aws_calls import record_calls
 from tests.support.events import state_change

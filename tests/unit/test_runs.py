@@ -6,11 +6,11 @@ import json
 import boto3
 import pytest
 
+from sls_contract.job_store import JobStore
 from sls_contract.run_record import RunStatus
 from sls_contract.run_request import InvalidRunRequest, parse_run_request, snakemake_argv
 from sls_contract.run_store import RunStore
 from sls_contract.runs import CleanupIncomplete, Lifecycle, RunStarter, dispatch, failure_cause
-from sls_contract.store import JobStore
 from tests.support.aws_calls import fail_first
 from tests.support.batch_clients import batch_client_without_terminate_jobs
 from tests.support.handlers import load_handler, unload_handler

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-import sls_contract.store as store_module
+import sls_contract.job_store as store_module
 from sls_contract.events import parse_state_change
-from sls_contract.record import RUN_CONTROL_JOB_ID, now_iso
+from sls_contract.job_record import RUN_CONTROL_JOB_ID, now_iso
+from sls_contract.job_store import UNPROCESSED_BACKOFF_CAP, UNPROCESSED_ROUNDS, JobStore
 from sls_contract.status import TERMINAL, JobStatus
-from sls_contract.store import UNPROCESSED_BACKOFF_CAP, UNPROCESSED_ROUNDS, JobStore
 from tests.support.aws_calls import ok_response, on_call, record_calls
 from tests.support.events import state_change
 from tests.support.specs import minimal_spec, model

@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 import pytest
 
-from sls_contract.record import RUN_CONTROL_JOB_ID
+from sls_contract.job_record import RUN_CONTROL_JOB_ID
 from sls_contract.run_record import RunStatus
 from sls_contract.run_store import RunStore
 from sls_contract.status import JobStatus

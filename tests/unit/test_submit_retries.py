@@ -12,7 +12,7 @@ import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 
-import sls_contract.store as store_module
+import sls_contract.job_store as store_module
 from sls_contract.status import JobStatus
 from sls_contract.submitter import CLAIM_LEASE_SECONDS
 from tests.support.aws_calls import fail_first, ok_response, on_call, record_calls

@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 import pytest
 
-from sls_contract import events, record, run_record, stack_outputs
+from sls_contract import events, job_record, run_record, stack_outputs
 from sls_contract.settings import FunctionSettings
 from tests.support.cloud import function_environment, parameter_default, properties, resource
 from tests.support.handlers import REPO_ROOT
@@ -26,15 +26,15 @@ def test_jobs_table_keys_are_the_contracts(template: dict[str, Any]) -> None:
     props = properties(template, "JobsTable")
 
     assert props["KeySchema"] == [
-        {"AttributeName": record.PARTITION_KEY, "KeyType": "HASH"},
-        {"AttributeName": record.SORT_KEY, "KeyType": "RANGE"},
+        {"AttributeName": job_record.PARTITION_KEY, "KeyType": "HASH"},
+        {"AttributeName": job_record.SORT_KEY, "KeyType": "RANGE"},
     ]
     assert props["GlobalSecondaryIndexes"] == [
         {
-            "IndexName": record.UPDATES_INDEX,
+            "IndexName": job_record.UPDATES_INDEX,
             "KeySchema": [
-                {"AttributeName": record.PARTITION_KEY, "KeyType": "HASH"},
-                {"AttributeName": record.UPDATED_AT, "KeyType": "RANGE"},
+                {"AttributeName": job_record.PARTITION_KEY, "KeyType": "HASH"},
+                {"AttributeName": job_record.UPDATED_AT, "KeyType": "RANGE"},
             ],
             "Projection": {"ProjectionType": "ALL"},
         },
@@ -47,28 +47,28 @@ def test_jobs_table_keys_are_the_contracts(template: dict[str, Any]) -> None:
             "Projection": {"ProjectionType": "ALL"},
         },
         {
-            "IndexName": record.LIVE_INDEX,
+            "IndexName": job_record.LIVE_INDEX,
             "KeySchema": [
-                {"AttributeName": record.LIVE_SHARD, "KeyType": "HASH"},
-                {"AttributeName": record.UPDATED_AT, "KeyType": "RANGE"},
+                {"AttributeName": job_record.LIVE_SHARD, "KeyType": "HASH"},
+                {"AttributeName": job_record.UPDATED_AT, "KeyType": "RANGE"},
             ],
             "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["batch_job_id", "status"]},
         },
     ]
     names = (
-        record.PARTITION_KEY,
-        record.SORT_KEY,
-        record.UPDATED_AT,
+        job_record.PARTITION_KEY,
+        job_record.SORT_KEY,
+        job_record.UPDATED_AT,
         run_record.RUN_KIND_ATTRIBUTE,
         "created_at",
-        record.LIVE_SHARD,
+        job_record.LIVE_SHARD,
     )
     assert sorted(props["AttributeDefinitions"], key=lambda a: a["AttributeName"]) == [
         {"AttributeName": name, "AttributeType": "S"} for name in sorted(names)
     ]
     assert "created_at" in run_record.RunRecord.model_fields
-    assert props["TimeToLiveSpecification"] == {"AttributeName": record.EXPIRES_AT, "Enabled": True}
-    assert {record.UPDATED_AT, record.EXPIRES_AT} <= record.FIELDS
+    assert props["TimeToLiveSpecification"] == {"AttributeName": job_record.EXPIRES_AT, "Enabled": True}
+    assert {job_record.UPDATED_AT, job_record.EXPIRES_AT} <= job_record.FIELDS
 
 
 def test_jobs_table_has_encryption_backups_and_ttl(template: dict[str, Any]) -> None:
@@ -84,12 +84,12 @@ def test_the_moto_table_is_built_from_the_template(dynamodb: Any, jobs_table: st
     table = dynamodb.describe_table(TableName=jobs_table)["Table"]
 
     assert [i["IndexName"] for i in table["GlobalSecondaryIndexes"]] == [
-        record.UPDATES_INDEX,
+        job_record.UPDATES_INDEX,
         run_record.RUNS_INDEX,
-        record.LIVE_INDEX,
+        job_record.LIVE_INDEX,
     ]
     ttl = dynamodb.describe_time_to_live(TableName=jobs_table)["TimeToLiveDescription"]
-    assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", record.EXPIRES_AT)
+    assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", job_record.EXPIRES_AT)
     backups = dynamodb.describe_continuous_backups(TableName=jobs_table)["ContinuousBackupsDescription"]
     assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sls_contract.record import item_key
+from sls_contract.job_record import item_key
 from sls_contract.run_record import RUN_TERMINAL
 from sls_contract.status import TERMINAL
 from sls_contract.writes import put_new_item, status_not_in, update_expression, update_item

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .record import (
+from .job_record import (
     EXPIRES_AT,
     JOB_ID_ENV,
     PARTITION_KEY,

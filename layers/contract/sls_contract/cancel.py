@@ -10,8 +10,8 @@ from botocore.exceptions import ClientError
 
 from . import limits
 from .arrays import resolve_children
+from .job_store import JobStore
 from .status import TERMINAL
-from .store import JobStore
 
 if TYPE_CHECKING:
     from mypy_boto3_batch import BatchClient

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .record import JOB_ID_ENV, RUN_ID_ENV, TABLE_ENV, child_job_id, record_keys
+from .job_record import JOB_ID_ENV, RUN_ID_ENV, TABLE_ENV, child_job_id, record_keys
 from .status import JobStatus
 
 DETAIL_TYPE = "Batch Job State Change"

@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 
 from . import limits
 from .events import BatchJobStateChangeDetail
-from .record import (
+from .job_record import (
     DEFAULT_LOG_GROUP,
     EXPIRES_AT,
     LIVE_INDEX,

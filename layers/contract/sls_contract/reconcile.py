@@ -14,9 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from . import limits
 from .arrays import with_batch_ids
 from .events import BatchJobStateChangeDetail
-from .record import JobRecord
+from .job_record import JobRecord
+from .job_store import JobStore
 from .status import TERMINAL
-from .store import JobStore
 
 if TYPE_CHECKING:
     from mypy_boto3_batch import BatchClient

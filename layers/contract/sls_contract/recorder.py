@@ -11,8 +11,8 @@ from pydantic import ValidationError
 
 from .errors import describe_validation_error
 from .events import BatchJobStateChange, keys_from_environment, parse_state_change
+from .job_store import JobStore
 from .status import progress
-from .store import JobStore
 
 
 class Recorded(StrEnum):

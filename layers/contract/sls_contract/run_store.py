@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .arrays import snakemake_jobs
-from .record import EXPIRES_AT, RUN_CONTROL_JOB_ID, JobRecord, item_key, now_iso, serialize
+from .job_record import EXPIRES_AT, RUN_CONTROL_JOB_ID, JobRecord, item_key, now_iso, serialize
 from .run_record import RUN_KIND, RUN_KIND_ATTRIBUTE, RUN_TERMINAL, RUNS_INDEX, RunRecord, RunStatus
 from .writes import STATUS, deserialize, put_new_item, status_not_in, update_item
 

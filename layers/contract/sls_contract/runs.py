@@ -12,7 +12,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .cancel import cancel_run
 from .errors import ContractError, describe_validation_error
-from .record import JOB_ID_ENV, RUN_ID_ENV, TABLE_ENV
+from .job_record import JOB_ID_ENV, RUN_ID_ENV, TABLE_ENV
+from .job_store import JobStore
 from .run_events import EXECUTION_STATUS_CHANGE, ExecutionName, ExecutionStatusChange, S3ObjectCreated
 from .run_record import COORDINATOR_JOB_ID, RunStatus
 from .run_request import (
@@ -25,7 +26,6 @@ from .run_request import (
     parse_run_request,
 )
 from .run_store import RunStore, job_counts
-from .store import JobStore
 from .tags import RUN_ID_TAG, STACK_TAG
 
 if TYPE_CHECKING:

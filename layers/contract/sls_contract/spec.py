@@ -22,7 +22,7 @@ from pydantic import (
 
 from . import limits
 from .errors import InvalidJobSpec, describe_validation_error, in_words
-from .record import JOB_ID_PATTERN, RUN_ID_PATTERN, record_keys
+from .job_record import JOB_ID_PATTERN, RUN_ID_PATTERN, record_keys
 
 SPEC_VERSION = 1
 # Version 2 adds array_size (an AWS Batch array job of that many Snakemake jobs); a stack that only

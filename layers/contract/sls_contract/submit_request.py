@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .fargate import format_vcpu
-from .record import JOB_ID_ENV, RUN_ID_ENV, TABLE_ENV
+from .job_record import JOB_ID_ENV, RUN_ID_ENV, TABLE_ENV
 from .spec import JobSpec
 from .tags import STACK_TAG
 

@@ -18,9 +18,9 @@ from .cancel import describe_failures, terminate_jobs
 from .errors import InvalidJobSpec, PermanentSubmitError, RetryableSubmitError
 from .fargate import check_fargate_pair
 from .job_definitions import JobDefinitions
+from .job_store import JobStore
 from .queue_capacity import QueueCapacity
 from .spec import JobSpec, spec_keys
-from .store import JobStore
 from .submit_request import build_submit_job_request
 
 if TYPE_CHECKING:

@@ -12,6 +12,7 @@ from rich.console import Console
 from sls_contract.arrays import snakemake_jobs
 from sls_contract.cancel import cancel_run
 from sls_contract.errors import describe_validation_error
+from sls_contract.job_store import JobStore
 from sls_contract.run_record import RUN_TERMINAL, RunStatus
 from sls_contract.run_request import (
     EVENT_SOURCE,
@@ -21,7 +22,6 @@ from sls_contract.run_request import (
     parse_run_request,
 )
 from sls_contract.run_store import RunStore, job_counts
-from sls_contract.store import JobStore
 
 from ..run_id import new_run_id
 from .errors import CliError

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from sls_contract.record import DEFAULT_LOG_GROUP, JobRecord
+from sls_contract.job_record import DEFAULT_LOG_GROUP, JobRecord
 from sls_contract.run_record import COORDINATOR_JOB_ID, RunRecord
 
 from .errors import CliError

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from rich.table import Table
 from rich.text import Text
 
-from sls_contract.record import JobRecord
+from sls_contract.job_record import JobRecord
 from sls_contract.run_record import RunRecord
 from sls_contract.status import JobStatus
 

@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 
 from sls_contract import stack_outputs
 
-from .. import coordinator_mode
+from .. import handover
 from ..config import Clients, read_stack_outputs
 from .errors import CliError
 
@@ -33,7 +33,7 @@ class Target:
     local: bool  # a custom endpoint (the local cloud): no AWS console links
 
     def console_url(self, execution_arn: str) -> str | None:
-        return None if self.local else coordinator_mode.console_url(self.region, execution_arn)
+        return None if self.local else handover.console_url(self.region, execution_arn)
 
 
 def _outputs(clients: Clients, stack: str) -> dict[str, str]:
