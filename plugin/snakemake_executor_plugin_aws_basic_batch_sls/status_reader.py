@@ -26,6 +26,9 @@ from sls_contract.status import TERMINAL
 # path (no news for reconcile_after_seconds -> DescribeJobs -> a fresh write).
 WATERMARK_OVERLAP_SECONDS = 10
 _START = "0"  # sorts before any ISO timestamp
+# Quiet jobs asked about in one status round: one consistent read and one asynchronous reconcile
+# invocation per 100 (DescribeJobs' limit), so at most 6 calls; a larger backlog takes more rounds.
+QUIET_PER_ROUND = 300
 
 
 def _shift(iso: str, seconds: int) -> str:
@@ -61,16 +64,20 @@ class StatusReader:
                 self._watermark = record.updated_at
         self._resolve_children(records)
 
-    def quiet(self, job_ids: list[str], after_seconds: float) -> list[str]:
-        """Jobs with a live record that has not moved for `after_seconds` (asked about once a period)."""
+    def quiet(self, job_ids: list[str], after_seconds: float, limit: int = QUIET_PER_ROUND) -> list[str]:
+        """Jobs with a live record that has not moved for `after_seconds` (asked about once a period),
+        at most `limit` a round, quietest first: the rest are asked in the next rounds, so a backlog
+        of thousands never makes one status round thousands of calls."""
         now = time.monotonic()
-        quiet = [
-            job_id
+        since = {
+            job_id: max(self.changed_at.get(job_id, now), self._asked_at.get(job_id, 0.0))
             for job_id in job_ids
             if (record := self.latest.get(job_id)) is not None
             and record.batch_job_id
             and record.status not in TERMINAL
-            and now - max(self.changed_at.get(job_id, now), self._asked_at.get(job_id, 0.0)) > after_seconds
+        }
+        quiet = sorted((j for j, t in since.items() if now - t > after_seconds), key=since.__getitem__)[
+            :limit
         ]
         self._asked_at.update(dict.fromkeys(quiet, now))
         return quiet

@@ -1,9 +1,12 @@
 """Status rounds: one Query of what changed, with an overlap; a consistent read before "lost"."""
 
+import time
+
 import boto3
 
 from sls_contract.job_store import JobStore
 from snakemake_executor_plugin_aws_basic_batch_sls.status_reader import (
+    QUIET_PER_ROUND,
     WATERMARK_OVERLAP_SECONDS,
     StatusReader,
     _shift,
@@ -70,3 +73,26 @@ def test_read_consistently_reads_in_chunks_of_100(jobs_table):
 
 def test_shift_goes_back_in_time_in_the_same_format():
     assert _shift("2026-11-22T02:00:10.000001Z", 30) == "2026-11-22T01:59:40.000001Z"
+
+
+def test_a_backlog_of_quiet_jobs_is_asked_about_a_bounded_number_a_round_quietest_first(jobs_table):
+    store = _store(jobs_table)
+    specs = [model(minimal_spec(run_id="r", job_id=f"{i:032x}")) for i in range(QUIET_PER_ROUND + 50)]
+    for spec in specs:
+        store.claim(spec, "token", 300)
+        store.mark_submitted(spec, f"batch-{spec.job_id}", None)
+    reader = StatusReader(store, "r")
+    reader.refresh()
+    ids = [s.job_id for s in specs]
+    # every job last moved 1,000 s ago or more; the last 50 the longest ago
+    now = time.monotonic()
+    reader.changed_at.update(
+        {job_id: now - 1000 - (i >= QUIET_PER_ROUND) * 500 for i, job_id in enumerate(ids)}
+    )
+
+    first = reader.quiet(ids, after_seconds=300)
+    second = reader.quiet(ids, after_seconds=300)
+
+    assert len(first) == QUIET_PER_ROUND and set(ids[QUIET_PER_ROUND:]) <= set(first)
+    assert sorted(first + second) == sorted(ids)  # the rest next round, none twice
+    assert reader.quiet(ids, after_seconds=300) == []  # each asked once a period
