@@ -37,6 +37,8 @@ from typing import Any
 
 from . import prices
 
+PLUGIN = "aws-basic-batch-sls"  # the runs whose cost is reported: this plugin's
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = REPO_ROOT / "template.yaml"
 STATE_MACHINE = REPO_ROOT / "statemachine" / "coordinator.asl.json"
@@ -175,3 +177,103 @@ def usd(value: float) -> str:
         return "$0"
     digits = max(2, 1 - math.floor(math.log10(abs(value))) + 1)
     return f"${value:.{digits}f}"
+
+
+# The report's lines (bench/report.py puts them in RESULTS.md).
+
+
+def cost_figures(results: list[Any]) -> list[dict[str, Any]]:
+    """Cost per 1,000 jobs of each run of this plugin that counted its calls (bench/cost.py), labelled;
+    the one the target is judged on first: the 1,000-job simulated run (else the largest simulated)."""
+    memory, transitions = function_memory(), success_transitions()
+    rows = []
+    for r in results:
+        if r.plugin != PLUGIN:
+            continue
+        row = run_cost(r, memory, transitions)
+        if row is None:
+            continue
+        prefix = r.run_id.split("-", 1)[0] if r.run_id else "bench"
+        arrays = getattr(r, "array_min_size", 0) or "array" in prefix
+        row["label"] = f"{r.n} {'simulated' if r.simulated else 'real'}" + (" with arrays" if arrays else "")
+        row["simulated"], row["prefix"] = r.simulated, prefix
+        rows.append(row)
+    simulated = [row for row in rows if row["simulated"] and "arrays" not in row["label"]]
+    judged = next((row for row in simulated if row["n"] == 1000), None) or max(
+        simulated, key=lambda row: row["n"], default=None
+    )
+    return ([judged] if judged else []) + [row for row in rows if row is not judged]
+
+
+def cost_target(table: dict[str, Any]) -> list[str]:
+    rows = table.get("cost") or []
+    name = f"cost: control plane per 1,000 jobs at list prices, target ≤ ${TARGET_USD_PER_1000:.2f}"
+    if not rows:
+        return [f"- **FAIL** {name}: measured n/a (no run of this plugin counted its calls)"]
+    row = rows[0]
+    parts = ", ".join(f"{i['name']} {usd(i['usd'])}" for i in row["items"] if i["usd"])
+    verdict = "PASS" if row["ok"] and row["has_dynamodb"] else "FAIL"
+    missing = "" if row["has_dynamodb"] else "; DynamoDB units not counted (no meter)"
+    return [
+        f"- **{verdict}** {name}: measured {usd(row['total'])} from the {row['label']} run "
+        f"({parts}{missing}; see Cost)"
+    ]
+
+
+def _quantity(value: float) -> str:
+    return f"{value:,.0f}" if value >= 100 else f"{value:.4g}"
+
+
+def _unit_price(price: prices.Price) -> str:
+    if 0 < price.usd < 1e-3:
+        return f"${price.usd * 1e6:.4g} per 1M x {price.unit}"
+    return f"${price.usd:.4g} per {price.unit}"
+
+
+def cost_section(table: dict[str, Any]) -> list[str]:
+    rows = table.get("cost") or []
+    if not rows:
+        return []
+    row = rows[0]
+    out = [
+        "## Cost",
+        "",
+        f"The control plane's cost per 1,000 jobs at AWS list prices ({prices.REGION}, taken "
+        f"{prices.PRICES_DATE}, `bench/prices.py`), from the calls counted in the {row['label']} run of "
+        "this plugin (`bench/cost.py` says what is counted and how):",
+        "",
+        "| item | per 1,000 jobs | unit price | cost | counted |",
+        "|---|---|---|---|---|",
+    ]
+    for item in row["items"]:
+        unit_price = next((p for p in prices.ALL.values() if p.unit == item["unit"]), None)
+        shown = "-" if unit_price is None else _unit_price(unit_price)
+        out.append(
+            f"| {item['name']} | {_quantity(item['quantity'])} | {shown} | {usd(item['usd'])} | {item['how']} |"
+        )
+    out.append(f"| **total** | | | **{usd(row['total'])}** | |")
+    out += [
+        "",
+        "Cost per 1,000 jobs of every run of this plugin: "
+        + "; ".join(f"{r['label']}: {usd(r['total'])}" for r in rows)
+        + ".",
+        "",
+        "- SQS receives that came back empty are not in the per-job figure "
+        f"({row['empty_receives']} in that run: the local worker polls every second). On AWS each event "
+        "source mapping long-polls its queue whether jobs run or not: about "
+        f"{IDLE_POLLERS} pollers x one 20 s poll each, for the jobs and events queues "
+        f"{usd(standing_cost_per_day())} a day, "
+        f"{usd(30 * standing_cost_per_day())} a month (an estimate), whatever the number of jobs.",
+        "- Lambda duration is the local worker's wall time per invocation, rounded up to the millisecond; "
+        "it includes waiting on the local cloud's DynamoDB and SQS, slower here than on AWS, so it is "
+        "on the high side. Platform log records per invocation are an estimate "
+        f"({PLATFORM_LOG_BYTES} bytes).",
+        "- The coordinator lines apply to runs started through the state machine; a run started from "
+        "Snakemake on a workstation does not pay them.",
+        "",
+        "Prices used:",
+        "",
+        *[f"- {name}: {_unit_price(p)} ({p.source})" for name, p in prices.ALL.items()],
+        "",
+    ]
+    return out

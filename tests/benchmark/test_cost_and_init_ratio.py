@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from bench import cost, prices
+from bench.cost import cost_target
 from bench.harness import RunResult
-from bench.imports import bare_module, ratio_verdicts
-from bench.report import cost_target, figures, init_ratio_targets, render_markdown
+from bench.imports import bare_module, init_ratio_targets, ratio_verdicts, third_party
+from bench.report import figures, render_markdown
 from localcloud.dynamodb_meter import _index_writes, read_units, write_units
 
 MEMORY = {"SubmitFunction": 512, "RecordFunction": 1024}
@@ -139,6 +140,19 @@ def test_init_ratio_verdicts_per_handler() -> None:
     lines = init_ratio_targets(table)
     assert lines[0].startswith("- **PASS** a handler init") and "boto3 + dynamodb" in lines[0]
     assert lines[1].startswith("- **FAIL** b handler init") and "batch (own Config)" in lines[1]
+    # AND with a libraries twin measured, the line splits the ratio into libraries and own code
+    table["import_libraries"] = {"b": 1.6}
+    assert "libraries alone: 1.60x, so the project's own code adds +0.40x" in init_ratio_targets(table)[1]
+
+
+def test_the_libraries_twin_imports_the_handlers_third_party_modules_only() -> None:
+    loaded = ["json", "boto3", "botocore.client", "pydantic", "pydantic._internal._fields", "sls_contract",
+              "sls_contract.spec", "app", "aws_lambda_powertools.logging", "_strptime", "urllib3", "zoneinfo"]  # fmt: skip
+    assert third_party(loaded) == ["pydantic", "pydantic._internal._fields", "aws_lambda_powertools.logging"]
+    source = bare_module([["dynamodb", {}]], third_party(loaded))
+    assert "importlib.import_module('pydantic._internal._fields')" in source
+    assert source.index("import_module('pydantic')") < source.index("boto3.client('dynamodb')")
+    compile(source, "app.py", "exec")
 
 
 def test_bare_module_creates_the_same_clients() -> None:
