@@ -217,8 +217,8 @@ class Executor(RemoteExecutor):
             message = "aws-basic-batch-sls cannot submit:\n" + "\n".join(distinct(problems))
             self._note_failure(message)
             raise WorkflowError(message)
-        try:
-            encode([spec for _, spec in specs])  # every job's spec within SQS's size, arrays' too
+        try:  # every job's spec within SQS's size; the bodies are sent as they are when a job goes alone
+            bodies = {spec.job_id: (spec, body) for spec, body in encode([spec for _, spec in specs])}
         except SpecTooLarge as exc:
             raise WorkflowError(str(exc)) from exc
         self._sent_any = True
@@ -240,7 +240,8 @@ class Executor(RemoteExecutor):
             else:
                 tracked += [(job_of[member.job_id], member.job_id, member) for member in array.members]
         to_send = list({spec.job_id: spec for _, _, spec in tracked}.values())
-        refused = send_specs(self.clients("sqs"), self.plane.queue_url, encode(to_send))
+        encoded = [bodies.get(spec.job_id) or encode([spec])[0] for spec in to_send]  # arrays: their own
+        refused = send_specs(self.clients("sqs"), self.plane.queue_url, encoded)
         sent_at = time.time()
         for job, job_id, spec in tracked:
             info = SubmittedJobInfo(

@@ -47,7 +47,8 @@ class StatusReader:
     calls: int = 0
     _watermark: str = _START
     _asked_at: dict[str, float] = field(default_factory=dict)
-    _arrays: set[str] = field(default_factory=set)  # job ids of the arrays the jobs seen belong to
+    # array job id -> the job ids of its children seen so far
+    _children: dict[str, set[str]] = field(default_factory=dict)
 
     def refresh(self) -> None:
         """One round: pull what changed since the last round into `latest`."""
@@ -92,8 +93,12 @@ class StatusReader:
         return found
 
     def _resolve_children(self, changed: Iterable[JobRecord]) -> None:
-        """Array children as their arrays show them, when a child or an array's record changed."""
-        changed = list(changed)
-        self._arrays.update(r.array_job_id for r in changed if r.array_job_id)
-        if any(r.array_job_id or r.job_id in self._arrays for r in changed):
-            resolve_children(self.latest)
+        """The changed children, and every child of a changed array, as their arrays show them."""
+        touched: set[str] = set()
+        for record in changed:
+            if record.array_job_id:
+                self._children.setdefault(record.array_job_id, set()).add(record.job_id)
+                touched.add(record.job_id)
+            touched |= self._children.get(record.job_id, set())
+        if touched:
+            resolve_children(self.latest, only=touched)

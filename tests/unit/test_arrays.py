@@ -23,6 +23,7 @@ from sls_contract.spec import JobSpec
 from sls_contract.status import JobStatus
 from sls_contract.submit_request import build_submit_job_request
 from snakemake_executor_plugin_aws_basic_batch_sls.array_plan import ArrayJob, make_array, plan_arrays
+from snakemake_executor_plugin_aws_basic_batch_sls.status_reader import StatusReader
 from tests.support.aws_calls import record_calls
 from tests.support.events import state_change
 from tests.support.specs import minimal_spec, model
@@ -248,3 +249,22 @@ def test_a_runs_jobs_are_the_arrays_children_not_the_array(store: JobStore, arra
 
     assert sorted(r.job_id for r in jobs) == sorted(c.job_id for c in array.children)
     assert job_counts(store.run_jobs(RUN)) == {"FAILED": 3}
+
+
+def test_the_status_reader_derives_children_when_they_or_their_array_change(
+    store: JobStore, array: ArrayJob
+) -> None:
+    # GIVEN a status reader that has seen the children before their array reached Batch
+    reader = StatusReader(store, RUN)
+    reader.refresh()
+    assert {reader.latest[c.job_id].batch_job_id for c in array.children} == {None}
+    # WHEN only the array's record changes (submitted) THEN every child shows its Batch id
+    submitted(store, array)
+    reader.refresh()
+    assert [reader.latest[c.job_id].batch_job_id for c in array.children] == [
+        f"parent-1:{i}" for i in range(3)
+    ]
+    # AND a child read on its own (consistently) is derived too
+    reader.latest.pop(array.children[1].job_id)
+    reader.read_consistently([array.children[1].job_id])
+    assert reader.latest[array.children[1].job_id].batch_job_id == "parent-1:1"

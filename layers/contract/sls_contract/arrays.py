@@ -117,13 +117,18 @@ def _derived(child: JobRecord, array: JobRecord | None) -> JobRecord:
     return child
 
 
-def resolve_children(records: dict[str, JobRecord], arrays: dict[str, JobRecord] | None = None) -> None:
-    """In place: each child record in `records` (job id -> record) as its array shows it. `arrays` are
-    array records to use besides those in `records`."""
+def resolve_children(
+    records: dict[str, JobRecord],
+    arrays: dict[str, JobRecord] | None = None,
+    only: Iterable[str] | None = None,
+) -> None:
+    """In place: each child record in `records` (job id -> record) as its array shows it; with `only`,
+    just those job ids. `arrays` are array records to use besides those in `records`."""
     # An array's record is found by its key, whatever it holds: one failed before it was ever claimed
     # (declared lost) has no array_size.
     known = {**(arrays or {}), **records}
-    for job_id, record in records.items():
+    for job_id in list(records) if only is None else [j for j in only if j in records]:
+        record = records[job_id]
         if record.array_job_id is not None:
             records[job_id] = _derived(record, known.get(record.array_job_id))
 
