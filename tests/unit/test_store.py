@@ -10,9 +10,10 @@ import pytest
 from botocore.exceptions import ClientError
 
 import sls_contract.job_store as store_module
+from sls_contract.batch_calls import UNPROCESSED_BACKOFF_CAP, UNPROCESSED_ROUNDS
 from sls_contract.events import parse_state_change
 from sls_contract.job_record import RUN_CONTROL_JOB_ID, now_iso
-from sls_contract.job_store import UNPROCESSED_BACKOFF_CAP, UNPROCESSED_ROUNDS, JobStore
+from sls_contract.job_store import JobStore
 from sls_contract.status import TERMINAL, JobStatus
 from tests.support.aws_calls import ok_response, on_call, record_calls
 from tests.support.events import state_change

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
 from . import limits
+from .batch_calls import BatchCalls
 from .events import BatchJobStateChangeDetail
 from .job_record import (
     DEFAULT_LOG_GROUP,
@@ -40,11 +37,6 @@ from .writes import status_not_in, update_item
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-# BatchGetItem's UnprocessedKeys: retried this many times, backing off from 50 ms up to 2 s a round.
-UNPROCESSED_ROUNDS = 8
-UNPROCESSED_BACKOFF = 0.05
-UNPROCESSED_BACKOFF_CAP = 2.0
-
 _NOT_TERMINAL, _TERMINAL_VALUES = status_not_in(TERMINAL)
 
 
@@ -70,7 +62,11 @@ class JobStore:
         self.client = client
         self.table_name = table_name
         self.ttl_seconds = ttl_days * 86400
-        self.sleep = sleep  # backoff between rounds of unprocessed keys
+        self.batch = BatchCalls(client, table_name, sleep)
+
+    def put_items(self, items: list[dict[str, Any]], concurrency: int = 1) -> None:
+        """New items nothing else can have written yet (an array's children, before it is sent)."""
+        self.batch.put(items, concurrency)
 
     # -- writes ---------------------------------------------------------------------------------
 
@@ -164,36 +160,6 @@ class JobStore:
             condition_names={"#claim_token": "claim_token", "#batch_job_id": "batch_job_id"},
             condition_values={":token": token},
         )
-
-    def put_items(self, items: list[dict[str, Any]], concurrency: int = 1) -> None:
-        """New items (plain values) with BatchWriteItem, 25 a call, up to `concurrency` calls at once;
-        items DynamoDB leaves unprocessed are written again with backoff, as for BatchGetItem, then a
-        throttling ClientError. Only for items nothing else can have written yet (an array's children,
-        before the array is sent)."""
-        requests = [
-            {
-                self.table_name: [
-                    {"PutRequest": {"Item": {k: serialize(v) for k, v in item.items()}}}
-                    for item in items[start : start + limits.DYNAMODB_BATCH_WRITE_MAX]
-                ]
-            }
-            for start in range(0, len(items), limits.DYNAMODB_BATCH_WRITE_MAX)
-        ]
-        if concurrency <= 1 or len(requests) <= 1:
-            for request in requests:
-                self._with_backoff("BatchWriteItem", request, self._write_batch)
-            return
-        with ThreadPoolExecutor(max_workers=min(concurrency, len(requests))) as pool:
-            # list(): the first call that raised re-raises here, after the others finished
-            list(
-                pool.map(
-                    lambda request: self._with_backoff("BatchWriteItem", request, self._write_batch), requests
-                )
-            )
-
-    def _write_batch(self, request: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        response = self.client.batch_write_item(RequestItems=request)
-        return [], response.get("UnprocessedItems") or {}
 
     def mark_submitted(self, spec: JobSpec, batch_job_id: str, job_arn: str | None) -> None:
         """Record the Batch job id; the status moves to SUBMITTED unless events already moved it."""
@@ -292,7 +258,7 @@ class JobStore:
 
     def cancelled_runs(self, run_ids: Iterable[str]) -> dict[str, str]:
         """{run_id: reason} for the runs whose cancel was requested (strongly consistent)."""
-        items = self._batch_get([(run_id, RUN_CONTROL_JOB_ID) for run_id in set(run_ids)])
+        items = self.batch.get([(run_id, RUN_CONTROL_JOB_ID) for run_id in set(run_ids)])
         return {
             item[PARTITION_KEY]["S"]: item.get("cancel_reason", {}).get("S", "run cancelled")
             for item in items
@@ -301,56 +267,8 @@ class JobStore:
 
     # -- reads ------------------------------------------------------------------------------------
 
-    def _batch_get(self, keys: list[tuple[str, str]]) -> list[dict[str, Any]]:
-        """BatchGetItem in chunks of 100; keys DynamoDB leaves unprocessed (throttling) are asked again
-        with exponential backoff and jitter, as AWS advises, at most UNPROCESSED_ROUNDS times; then
-        a throttling ClientError, which every caller already treats as "try later"."""
-        items: list[dict[str, Any]] = []
-        for start in range(0, len(keys), limits.DYNAMODB_BATCH_GET_MAX):
-            request: dict[str, Any] = {
-                self.table_name: {
-                    "Keys": [item_key(*key) for key in keys[start : start + limits.DYNAMODB_BATCH_GET_MAX]],
-                    "ConsistentRead": True,
-                }
-            }
-            items.extend(self._with_backoff("BatchGetItem", request, self._get_batch))
-        return items
-
-    def _get_batch(self, request: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        response = self.client.batch_get_item(RequestItems=request)
-        return response["Responses"].get(self.table_name, []), response.get("UnprocessedKeys") or {}
-
-    def _with_backoff(
-        self,
-        operation: str,
-        request: dict[str, Any],
-        call: Callable[[dict[str, Any]], tuple[list[dict[str, Any]], dict[str, Any]]],
-    ) -> list[dict[str, Any]]:
-        """A batch call and its unprocessed remainder asked again with exponential backoff and jitter,
-        as AWS advises, at most UNPROCESSED_ROUNDS times; then a throttling ClientError, which every
-        caller already treats as "try later"."""
-        items: list[dict[str, Any]] = []
-        for attempt in range(UNPROCESSED_ROUNDS + 1):
-            if attempt:
-                self.sleep(random.uniform(0, min(UNPROCESSED_BACKOFF_CAP, UNPROCESSED_BACKOFF * 2**attempt)))
-            got, request = call(request)
-            items.extend(got)
-            if not request:
-                return items
-        left = request[self.table_name]
-        left_count = len(left["Keys"]) if isinstance(left, dict) else len(left)
-        raise ClientError(
-            {
-                "Error": {
-                    "Code": "ProvisionedThroughputExceededException",
-                    "Message": f"{left_count} items still unprocessed after {UNPROCESSED_ROUNDS} retries",
-                }
-            },
-            operation,
-        )
-
     def get_records(self, run_id: str, job_ids: Iterable[str]) -> dict[str, JobRecord]:
-        records = (record_from_item(item) for item in self._batch_get([(run_id, j) for j in job_ids]))
+        records = (record_from_item(item) for item in self.batch.get([(run_id, j) for j in job_ids]))
         return {record.job_id: record for record in records}
 
     def changed_since(self, run_id: str, since: str) -> list[JobRecord]:
