@@ -38,7 +38,7 @@ from .environment import split_environment
 from .foreign_settings import foreign_settings
 from .job_identity import identify
 from .messages import failed_rules, failure_message
-from .overdue import settle_overdue
+from .overdue import queue_positions, settle_overdue
 from .own_run import OwnRun
 from .resources import Defaults, ResourceError, build_spec, distinct, spec_fields, static_problems
 from .run_id import new_run_id
@@ -104,6 +104,7 @@ class Executor(RemoteExecutor):
         for warning in foreign_settings(sys.argv, os.environ):
             self.logger.warning(f"aws-basic-batch-sls: {warning}")
         self._sent_any = False
+        self._queued: set[str] = set()  # ids of the specs sent that had no record yet at the last hand-off
         self._environment: dict[str, str] | None = None
         self._checkpoint_outputs: list[CheckpointOutput] = []
         self._warned_waiting: set[str] = set()
@@ -241,11 +242,14 @@ class Executor(RemoteExecutor):
                 tracked += [(job_of[member.job_id], member.job_id, member) for member in array.members]
         to_send = list({spec.job_id: spec for _, _, spec in tracked}.values())
         encoded = [bodies.get(spec.job_id) or encode([spec])[0] for spec in to_send]  # arrays: their own
+        ahead = queue_positions(self._queued, self.reader.latest, [spec.job_id for spec in to_send])
         refused = send_specs(self.clients("sqs"), self.plane.queue_url, encoded)
         sent_at = time.time()
         for job, job_id, spec in tracked:
             info = SubmittedJobInfo(
-                job=job, external_jobid=job_id, aux={"sent_at": sent_at, "job_name": spec.job_name}
+                job=job,
+                external_jobid=job_id,
+                aux={"sent_at": sent_at, "job_name": spec.job_name, "queued_ahead": ahead[spec.job_id]},
             )
             if spec.job_id in refused:
                 self._report_error(info, msg=f"SQS refused the job spec: {refused[spec.job_id]}")

@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from sls_contract import limits
 from sls_contract.job_record import DEFAULT_LOG_GROUP, JobRecord
 
 from .config import ControlPlane
@@ -102,17 +103,35 @@ def _spec(job_info: Any, spec_id: str | None) -> str:
     return f"job spec {job_info.external_jobid} ({job_info.aux.get('job_name')})"
 
 
+def grace_seconds(plane: ControlPlane, job_info: Any) -> float:
+    """How long after it was sent a spec may go without a record: the configured grace, plus the time
+    the specs this run had queued ahead of it take to reach Batch at the SubmitJob quota (so thousands
+    of specs sent one by one are not declared lost while the queue is still draining)."""
+    return plane.status_grace_seconds + job_info.aux.get("queued_ahead", 0) / limits.BATCH_SUBMIT_JOB_TPS
+
+
+def _waited(plane: ControlPlane, job_info: Any) -> str:
+    ahead = job_info.aux.get("queued_ahead", 0)
+    extra = (
+        f" ({plane.status_grace_seconds} s of grace and {ahead} specs of this run queued ahead of it at "
+        f"{limits.BATCH_SUBMIT_JOB_TPS} a second)"
+        if ahead
+        else ""
+    )
+    return f"{grace_seconds(plane, job_info):.0f} s{extra}"
+
+
 def stuck_message(plane: ControlPlane, job_info: Any, spec_id: str | None = None) -> str:
     return (
         f"{_spec(job_info, spec_id)} was taken by the submit function but never submitted to Batch in "
-        f"{plane.status_grace_seconds} s (the function may have failed on it until its message went to "
+        f"{_waited(plane, job_info)} (the function may have failed on it until its message went to "
         f"the dead-letter queue). {_where_to_look(plane)}"
     )
 
 
 def lost_message(plane: ControlPlane, job_info: Any, spec_id: str | None = None) -> str:
     return (
-        f"no record of {_spec(job_info, spec_id)} {plane.status_grace_seconds} s after it was sent: the submit "
+        f"no record of {_spec(job_info, spec_id)} {_waited(plane, job_info)} after it was sent: the submit "
         f"function has not handled it. {_where_to_look(plane)}; raise "
         "--aws-basic-batch-sls-status-grace-seconds if the queue is just long"
     )

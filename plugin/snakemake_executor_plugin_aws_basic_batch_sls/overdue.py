@@ -1,7 +1,8 @@
 """Jobs past the grace period that can no longer start: made FAILED in the table, with the reason.
 
 A Snakemake job is never awaited forever. Past --aws-basic-batch-sls-status-grace-seconds after its
-spec was sent, a job is settled if
+spec was sent (plus, for a spec sent behind others of the same run still on the queue, the time those
+take at the SubmitJob quota: messages.grace_seconds), a job is settled if
 - it has no record at all (the spec never reached the submit function): FAILED only if still absent
   (a consistent read first), so a delivery that comes later finds a terminal record and submits
   nothing: no Batch job nobody tracks;
@@ -15,7 +16,7 @@ that is FAILED before reaching Batch fails its children (sls_contract.arrays.res
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from typing import Any
 
 from sls_contract.job_store import JobStore
@@ -23,8 +24,17 @@ from sls_contract.status import JobStatus
 from sls_contract.submitter import CLAIM_LEASE_SECONDS
 
 from .config import ControlPlane
-from .messages import lost_message, stuck_message
+from .messages import grace_seconds, lost_message, stuck_message
 from .status_reader import StatusReader
+
+
+def queue_positions(queued: set[str], recorded: Container[str], sending: list[str]) -> dict[str, int]:
+    """How many of this run's specs are on the queue ahead of each spec in `sending`: those in `queued`
+    (sent before) without a record yet, then those before it in `sending`. Updates `queued` in place."""
+    queued.intersection_update({spec_id for spec_id in queued if spec_id not in recorded})
+    ahead = {spec_id: len(queued) + i for i, spec_id in enumerate(sending)}
+    queued.update(ahead)
+    return ahead
 
 
 def settle_overdue(
@@ -36,11 +46,10 @@ def settle_overdue(
 ) -> list[str]:
     """Settle the overdue jobs among `active` (SubmittedJobInfo); returns the job ids made FAILED."""
     now = now if now is not None else time.time()
-    deadline = now - plane.status_grace_seconds
     # One entry per spec on the queue: a job's own, or its array's (first child stands for it).
     submissions: dict[str, Any] = {}
     for job in active:
-        if job.aux["sent_at"] >= deadline:
+        if job.aux["sent_at"] + grace_seconds(plane, job) >= now:
             continue
         record = reader.latest.get(job.external_jobid)
         submissions.setdefault(

@@ -13,7 +13,7 @@ from sls_contract.job_store import JobStore
 from sls_contract.status import JobStatus
 from sls_contract.submitter import CLAIM_LEASE_SECONDS
 from snakemake_executor_plugin_aws_basic_batch_sls.array_plan import make_array
-from snakemake_executor_plugin_aws_basic_batch_sls.overdue import settle_overdue
+from snakemake_executor_plugin_aws_basic_batch_sls.overdue import queue_positions, settle_overdue
 from snakemake_executor_plugin_aws_basic_batch_sls.status_reader import StatusReader
 from tests.support.specs import minimal_spec, model
 
@@ -105,3 +105,26 @@ def test_children_of_a_submitted_array_are_never_settled_as_stuck(store):
         == []
     )
     assert [reader.latest[c.job_id].batch_job_id for c in array.children] == ["parent-1:0", "parent-1:1"]
+
+
+def test_a_spec_behind_thousands_on_the_queue_gets_the_time_they_take_at_the_submit_quota(store):
+    # GIVEN a spec sent with 15,000 specs of its run queued ahead of it (300 s at 50 SubmitJob a second)
+    reader = StatusReader(store, "run-1")
+    behind = sent("behind-0001", GRACE + 5)
+    behind.aux["queued_ahead"] = 15_000
+
+    # WHEN the grace period alone is over THEN it is still waited for: the queue is draining
+    assert settle_overdue(store, reader, PLANE, [behind]) == []
+    # AND once the queue ahead of it would have drained too, it is declared lost, saying why so late
+    later = time.time() + 300
+    assert settle_overdue(store, reader, PLANE, [behind], now=later) == ["behind-0001"]
+    reason = reader.latest["behind-0001"].status_reason
+    assert "no record of job spec behind-0001 (j) 600 s (300 s of grace and 15000 specs" in reason
+
+
+def test_queue_positions_count_this_runs_specs_sent_earlier_and_not_yet_recorded():
+    queued: set[str] = set()
+    assert queue_positions(queued, {}, ["a", "b", "c"]) == {"a": 0, "b": 1, "c": 2}
+    # "a" and "b" have records by the next hand-off: only "c" is still ahead
+    assert queue_positions(queued, {"a": 1, "b": 1}, ["d", "e"]) == {"d": 1, "e": 2}
+    assert queued == {"c", "d", "e"}

@@ -12,6 +12,9 @@ BATCH_TAG_VALUE_MAX = 256
 BATCH_TERMINATE_JOBS_MAX = 50
 BATCH_DESCRIBE_JOBS_MAX = 100
 BATCH_REASON_MAX = 1024
+# "SubmitJob: 50 transactions per second" per account (AWS Batch service quotas): the fastest a queue
+# of job specs can drain into Batch.
+BATCH_SUBMIT_JOB_TPS = 50
 # Array jobs: "an array size (between 2 and 10,000)".
 BATCH_ARRAY_SIZE = (2, 10_000)
 # "Maximum job payload size (for SubmitJob API operations): 30 KiB" (AWS Batch service quotas).
