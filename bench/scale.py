@@ -30,10 +30,9 @@ SUBMIT_TPS = 50.0  # AWS's SubmitJob quota, as the local Batch enforces it (Batc
 HANDOFF_RATIO, STATUS_PER_1000, DETECT_RATIO, MAKESPAN_RATIO = 0.1, 1.0, 2.0, 0.5
 FRESH_CLOUD_FROM = 1000  # scatters this large get a fresh local cloud per run
 REFERENCE_N = 1000
-# The plugin's status grace (default 300 s: a job with no record that long after its spec was sent is
-# reported lost). Per-job submission of 10,000 specs needs at least 200 s at AWS's 50 TPS, and longer
-# from the local cloud's submit function, so both runs get more: the runs measure submission, not the
-# grace. (On AWS too, per job, more than 300 s x 50 TPS = 15,000 specs at once would meet it.)
+# The plugin's status grace (default 300 s, plus 1 s per 50 specs of the run queued ahead: the time
+# they take at AWS's 50 SubmitJob a second). The local cloud's submit function drains the queue slower
+# than that at 10,000 specs one by one, so both runs get more: the runs measure submission, not the grace.
 GRACE_ENV = {
     "SNAKEMAKE_AWS_BASIC_BATCH_SLS_STATUS_GRACE_SECONDS": "3600"
 }  # detection at N is judged against this plugin's median at this size
