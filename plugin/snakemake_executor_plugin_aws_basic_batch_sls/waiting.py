@@ -9,30 +9,25 @@ submission (sls_contract.queue_capacity); this names the rest, so a wait is neve
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sls_contract.job_record import ISO_FORMAT, JobRecord
 from sls_contract.status import JobStatus
-
-
-def _since(record: JobRecord, now: datetime) -> float | None:
-    if not record.updated_at:
-        return None
-    return (now - datetime.strptime(record.updated_at, ISO_FORMAT).replace(tzinfo=UTC)).total_seconds()
 
 
 def long_waits(
     records: Iterable[JobRecord], threshold_seconds: int, warned: set[str], now: datetime | None = None
 ) -> str | None:
     """One warning for the jobs RUNNABLE for at least `threshold_seconds` not warned about yet."""
-    now = now or datetime.now(UTC)
+    # Timestamps in ISO_FORMAT sort as they compare: one cut-off string, no parsing per job.
+    cutoff = ((now or datetime.now(UTC)) - timedelta(seconds=threshold_seconds)).strftime(ISO_FORMAT)
     waiting = [
         r
         for r in records
         if r.status == JobStatus.RUNNABLE
         and r.job_id not in warned
-        and (seconds := _since(r, now)) is not None
-        and seconds >= threshold_seconds
+        and r.updated_at
+        and r.updated_at <= cutoff
     ]
     if not waiting:
         return None
