@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import copy
 import uuid
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from moto.dynamodb.comparisons import ConditionExpressionParser
+from moto.dynamodb.parsing import expressions
+from moto.dynamodb.parsing.ast_nodes import Node
 
 from localcloud import moto_dynamodb
 
@@ -128,3 +132,116 @@ def test_items_of_every_attribute_type_come_back_as_they_were_written(table: tup
     assert got == item
     assert queried == [item]
     assert updated == {**item, "s": {"S": "new"}}
+
+
+# -- the expression tree copy and the condition lexing (same results as moto's own) ------------------
+
+UPDATE_EXPRESSIONS = [
+    "SET a = :v",
+    "SET #s = :s, #n = if_not_exists(#n, :zero) + :one, #l = list_append(#l, :v) REMOVE #gone, x.y[2]",
+    "SET a.b.c = :v, d[0] = :w - :v ADD tally :one DELETE tags :a",
+    "REMOVE a, b SET c = if_not_exists(c, :v)",
+]
+
+
+def _shape(node: Any, root: Any, seen: dict[int, int]) -> Any:
+    """A node tree as plain data: classes, attributes, and each parent as the position of its node."""
+    if isinstance(node, list):
+        return [_shape(member, root, seen) for member in node]
+    if not isinstance(node, Node):
+        return (type(node).__name__, node)
+    seen.setdefault(id(node), len(seen))
+    attrs = {
+        name: seen.get(id(value)) if name == "parent" and value is not None else _shape(value, root, seen)
+        for name, value in vars(node).items()
+    }
+    return (type(node).__name__, list(attrs), attrs)
+
+
+def _all_ids(node: Any, into: set[int]) -> set[int]:
+    into.add(id(node))
+    for child in getattr(node, "children", None) or []:
+        if isinstance(child, (Node, list)):
+            _all_ids(child, into)
+    return into
+
+
+@pytest.mark.parametrize("expression", UPDATE_EXPRESSIONS)
+def test_the_expression_tree_copy_is_what_deepcopy_makes(expression: str) -> None:
+    # GIVEN a parsed UpdateExpression (the tree moto's validator copies at every call)
+    tree = expressions.UpdateExpressionParser.make(expression)
+    # WHEN it is copied by the patch's copy and by copy.deepcopy
+    ours, theirs = moto_dynamodb._deepcopy(tree), copy.deepcopy(tree)
+    # THEN both are the same tree: classes, attribute order, values and parent links
+    assert _shape(ours, ours, {}) == _shape(theirs, theirs, {}) == _shape(tree, tree, {})
+    # AND the copy shares no node with the original (it is changed in place by the validator)
+    assert not _all_ids(ours, set()) & _all_ids(tree, set())
+
+
+def test_the_tree_copy_honours_a_memo_and_copies_other_values_as_deepcopy_does() -> None:
+    # GIVEN a tree with a mutable value moto would not put there, and a memo already holding a node
+    tree = expressions.UpdateExpressionParser.make("SET a = :v")
+    extra = {"k": [1, 2]}
+    vars(tree)["extra"] = extra
+    memo: dict[int, Any] = {}
+    # WHEN copied with the memo
+    copied = moto_dynamodb._deepcopy(tree, memo)
+    # THEN other values are deep copies too, and the memo maps the original to its copy
+    assert copied.extra == extra and copied.extra is not extra
+    assert memo[id(tree)] is copied
+    # AND values that are not expression nodes go to copy.deepcopy unchanged
+    value = {"a": [1, {"b": 2}]}
+    assert moto_dynamodb._deepcopy(value) == value and moto_dynamodb._deepcopy(value) is not value
+
+
+CONDITIONS = [
+    "attribute_not_exists(#progress) OR (#progress < :progress AND NOT #status IN (:a, :b))",
+    "#status = :submitting AND attribute_not_exists(#batch_job_id) AND #claimed_at < :cutoff",
+    "size(a.b[1]) >= :n AND c BETWEEN :lo AND :hi",
+    "#s <> :s",
+]
+
+
+@pytest.mark.parametrize("expression", CONDITIONS)
+def test_a_condition_is_lexed_into_the_same_tokens_every_time(expression: str) -> None:
+    # GIVEN moto's own lexer and the patch's (lexed once per string)
+    moto_dynamodb.install()
+    original = moto_dynamodb._moto_lex(ConditionExpressionParser(expression, {}, {}))
+    # WHEN the patched parser lexes the same string twice
+    first = ConditionExpressionParser(expression, {}, {})._lex_condition_expression()
+    second = ConditionExpressionParser(expression, {}, {})._lex_condition_expression()
+    # THEN the tokens are moto's, each call with its own token lists
+    assert list(first) == list(second) == list(original)
+    assert all(a.children is not b.children for a, b in zip(first, second, strict=True))
+
+
+def test_a_condition_moto_cannot_lex_fails_every_time() -> None:
+    moto_dynamodb.install()
+    for _ in range(2):
+        with pytest.raises(ValueError, match="Cannot parse condition starting at"):
+            ConditionExpressionParser("a = :v AND b ! :w", {}, {})._lex_condition_expression()
+
+
+def test_one_condition_with_new_values_decides_by_those_values(table: tuple[Any, str]) -> None:
+    # GIVEN one ConditionExpression string, lexed once and reused with different values
+    dynamodb, name = table
+    dynamodb.put_item(TableName=name, Item={**KEY, "progress": {"N": "2"}, "status": {"S": "RUNNING"}})
+    condition = "attribute_not_exists(#p) OR (#p < :p AND NOT #s IN (:done, :failed))"
+
+    def update(progress: int) -> bool:
+        try:
+            dynamodb.update_item(
+                TableName=name, Key=KEY, UpdateExpression="SET #p = :p",
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#p": "progress", "#s": "status"},
+                ExpressionAttributeValues={
+                    ":p": {"N": str(progress)}, ":done": {"S": "SUCCEEDED"}, ":failed": {"S": "FAILED"},
+                },
+            )  # fmt: skip
+        except ClientError as error:
+            assert error.response["Error"]["Code"] == "ConditionalCheckFailedException"
+            return False
+        return True
+
+    # THEN each call's values decide: lower and equal progress refused, higher applied
+    assert [update(1), update(2), update(3), update(3), update(5)] == [False, False, True, False, True]
