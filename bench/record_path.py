@@ -78,6 +78,21 @@ def detail(run_id: str, array_job_id: str, table: str, queue: str, index: int, s
     }
 
 
+def time_queries(store: JobStore, run_id: str) -> None:
+    """The plugin's status Query (by_update index) and reconcile's (live_jobs index), 3 times each."""
+    from sls_contract.job_record import now_iso
+
+    for name, query in (
+        ("status Query, nothing changed", lambda: store.changed_since(run_id, now_iso())),
+        ("status Query, every record", lambda: store.changed_since(run_id, "0")),
+        ("reconcile's live-jobs Queries", lambda: store.stale_live_records(now_iso())),
+    ):
+        for _ in range(3):
+            began = time.monotonic()
+            found = len(query())
+            print(f"{name}: {found} records in {1000 * (time.monotonic() - began):.0f} ms")
+
+
 def queue_depth(url: str) -> int:
     """Messages not yet deleted, read in this process (moto's GetQueueAttributes scans the queue)."""
     from moto.sqs.models import sqs_backends
@@ -100,6 +115,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--events", type=int, default=4000, help="state changes to push")
     parser.add_argument("--rate", type=float, default=0.0, help="events/s to push at (0: all at once)")
     parser.add_argument("--workers", type=int, default=5, help="record workers (lambda_max_concurrency)")
+    parser.add_argument("--queries", action="store_true", help="time the status and reconcile Queries too")
     parser.add_argument(
         "--hold", type=float, default=0.0, help="seconds to wait before pushing (attach py-spy)"
     )
@@ -116,6 +132,8 @@ def main(argv: list[str] | None = None) -> None:
         started = time.monotonic()
         fill(store, run_id, array_job_id, args.jobs, queue)
         print(f"filled {2 * args.jobs} items in {time.monotonic() - started:.1f} s")
+        if args.queries:
+            time_queries(store, run_id)
         sqs = cloud.client("sqs")
         url = next(u for u in sqs.list_queues()["QueueUrls"] if "StateEvents" in u and "DeadLetter" not in u)
         assert cloud.dynamodb is not None and cloud.dynamodb.process is not None

@@ -245,3 +245,93 @@ def test_one_condition_with_new_values_decides_by_those_values(table: tuple[Any,
 
     # THEN each call's values decide: lower and equal progress refused, higher applied
     assert [update(1), update(2), update(3), update(3), update(5)] == [False, False, True, False, True]
+
+
+# -- the table's sort order (every Query and Scan sorts the table by its keys) -----------------------
+
+
+def _moto_table(key_types: tuple[str, ...], keys: list[tuple[Any, ...]], extra: list[dict[str, Any]]) -> Any:
+    """A moto Table (no server) with items of these key values and extra attributes."""
+    from moto.dynamodb.models.table import Table
+
+    names = ["h", "r"][: len(key_types)]
+    schema = [{"AttributeName": n, "KeyType": k} for n, k in zip(names, ["HASH", "RANGE"], strict=False)]
+    attrs = [{"AttributeName": n, "AttributeType": t} for n, t in zip(names, key_types, strict=True)]
+    table = Table("t", account_id="123456789012", region="us-east-1", schema=schema, attr=attrs)
+    for values, more in zip(keys, extra, strict=True):
+        item = {n: {t: v} for n, t, v in zip(names, key_types, values, strict=True)}
+        table.put_item({**item, **more})
+    return table
+
+
+NUMBERS = ["10", "9", "-1.5", "1e3", "0", "0.0", "100", "-20", "3.25", "7"]
+
+
+@pytest.mark.parametrize(
+    ("key_types", "keys"),
+    [
+        (("S", "S"), [(f"run{i % 3}", f"job{(i * 7) % 10}") for i in range(30)]),
+        (("S", "N"), [(f"run{i % 2}", NUMBERS[i % 10]) for i in range(20)]),
+        (("N",), [(n,) for n in NUMBERS]),
+        (("S",), [(s,) for s in ["b", "a", "B", "ab", "", "é", "z"] if s]),
+        (("B", "S"), [(b"x" * (i % 3 + 1), f"k{i}") for i in range(6)]),  # binary: moto's own sort
+    ],
+)
+def test_the_table_is_sorted_as_moto_sorts_it(
+    key_types: tuple[str, ...], keys: list[tuple[Any, ...]]
+) -> None:
+    # GIVEN tables of string, number, hash-only and binary keys (numbers that sort differently as text)
+    table = _moto_table(key_types, keys, [{} for _ in keys])
+    # WHEN every item is listed by moto's sort and by the patch's
+    ours = moto_dynamodb._all_items(table)
+    theirs = moto_dynamodb._moto_all_items(table)
+    # THEN the order is the same, item for item
+    assert [id(x) for x in ours] == [id(x) for x in theirs]
+
+
+def test_index_matches_are_sorted_as_moto_sorts_them_ties_and_all() -> None:
+    # GIVEN items whose index keys tie (same run, same updated_at) and differ only in the table's keys
+    keys = [("run", f"job{(i * 3) % 12}") for i in range(12)]
+    extra = [{"u": {"S": f"t{i % 3}"}, "n": {"N": NUMBERS[i % 10]}} for i in range(12)]
+    table = _moto_table(("S", "S"), keys, extra)
+    items = moto_dynamodb._moto_all_items(table)
+    for index_keys in (["h", "u"], ["n", "u"], ["u", "n"]):
+        # WHEN the matches are sorted for an index on those attributes, by moto and by the patch
+        theirs = moto_dynamodb._moto_sorted_items(
+            table, [index_keys[0], "h"], [index_keys[1], "r"], list(items)
+        )
+        ours = moto_dynamodb._sorted_items(table, [index_keys[0], "h"], [index_keys[1], "r"], list(items))
+        # THEN the same order
+        assert [id(x) for x in ours] == [id(x) for x in theirs]
+
+
+def test_an_item_without_an_index_key_fails_the_sort_as_in_moto() -> None:
+    # GIVEN an item that lacks the attribute sorted by (moto's sort raises KeyError)
+    table = _moto_table(("S", "S"), [("run", "a"), ("run", "b")], [{"u": {"S": "x"}}, {}])
+    items = moto_dynamodb._moto_all_items(table)
+    # THEN the patch does what moto does
+    with pytest.raises(KeyError):
+        moto_dynamodb._moto_sorted_items(table, ["h", "h"], ["u", "r"], list(items))
+    with pytest.raises(KeyError):
+        moto_dynamodb._sorted_items(table, ["h", "h"], ["u", "r"], list(items))
+
+
+def test_paged_queries_return_items_in_key_order(table: tuple[Any, str]) -> None:
+    # GIVEN a table's items, queried by key range with a limit (pages)
+    dynamodb, name = table
+    for i in range(25):
+        dynamodb.put_item(TableName=name, Item={"pk": {"S": "run"}, "sk": {"S": f"job{(i * 7) % 25:02d}"}})
+    pages, start = [], None
+    while True:
+        extra: dict[str, Any] = {"ExclusiveStartKey": start} if start else {}
+        page = dynamodb.query(
+            TableName=name, KeyConditionExpression="pk = :p AND sk > :s", Limit=7,
+            ExpressionAttributeValues={":p": {"S": "run"}, ":s": {"S": "job03"}}, **extra,
+        )  # fmt: skip
+        pages.append([item["sk"]["S"] for item in page["Items"]])
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            break
+    # THEN in key order, page after page
+    assert [sk for page in pages for sk in page] == [f"job{i:02d}" for i in range(4, 25)]
+    assert [len(page) for page in pages] == [7, 7, 7]
