@@ -236,6 +236,10 @@ def _all_items(self: Table) -> list[Any]:
             items.extend(hash_set.values())
         else:
             items.append(hash_set)
+    if self.range_key_attr and {(x.hash_key.type, getattr(x.range_key, "type", None)) for x in items} == {
+        ("S", "S")
+    }:  # the jobs table: string keys only
+        return sorted(items, key=lambda x: (x.hash_key.value, x.range_key.value))
     ranged = [bool(x.range_key) for x in items]
     if all(ranged):
         found = _native_sorted(items, lambda x: (x.hash_key, x.range_key))
