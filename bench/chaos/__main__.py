@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..harness import HERE
+from .arrays import array_faults
 from .bad_input import bad_inputs
 from .coordinator import coordinator_killed
 from .events_replay import event_permutations
@@ -27,6 +28,7 @@ SCENARIOS: dict[str, Callable[[int, Path], Outcome]] = {
     "bad-input": bad_inputs,
     "ctrl-c": ctrl_c,
     "coordinator-killed": coordinator_killed,
+    "arrays": array_faults,
 }
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from localcloud.cloud import LocalCloud
-from sls_contract.job_record import JOB_ID_ENV, RUN_ID_ENV
+from sls_contract.job_record import JOB_ID_ENV, RUN_ID_ENV, child_job_id
 
 TERMINAL = ("SUCCEEDED", "FAILED")
 T = TypeVar("T")
@@ -26,6 +26,8 @@ class BatchJob:
     spec_job_id: str | None
     reason: str | None
     attempts: int
+    array_index: int | None = None  # an array child's index (its Batch id is `<parent id>:<index>`)
+    array_size: int | None = None  # an array parent's number of children
 
     @property
     def active(self) -> bool:
@@ -40,6 +42,9 @@ def batch_jobs(cloud: LocalCloud, run_id: str | None = None) -> list[BatchJob]:
         jobs = []
         for r in records:
             env = {e["name"]: e["value"] for e in r.container.get("environment") or []}
+            spec_job_id = env.get(JOB_ID_ENV)  # a child has its array's environment: its own record key
+            if r.array_index is not None and spec_job_id is not None:  # is the array's, '-', its index
+                spec_job_id = child_job_id(spec_job_id, r.array_index)
             jobs.append(
                 BatchJob(
                     job_id=r.job_id,
@@ -48,9 +53,11 @@ def batch_jobs(cloud: LocalCloud, run_id: str | None = None) -> list[BatchJob]:
                     created=r.created_ms / 1000,
                     stopped=r.stopped_ms / 1000 if r.stopped_ms else None,
                     run_id=env.get(RUN_ID_ENV),
-                    spec_job_id=env.get(JOB_ID_ENV),
+                    spec_job_id=spec_job_id,
                     reason=r.status_reason,
                     attempts=len(r.attempts),
+                    array_index=r.array_index,
+                    array_size=r.array.size if r.array is not None else None,
                 )
             )
     return [j for j in jobs if run_id is None or j.run_id == run_id]

@@ -44,8 +44,9 @@ def render(outcomes: list[Outcome], jobs: int, smoke: bool) -> str:
         f"Produced by `make chaos` (`python -m bench.chaos{' --smoke' if smoke else ''}`) on "
         f"{datetime.now(UTC):%Y-%m-%d}, {platform.machine()} with Python {platform.python_version()}. "
         f"Each scenario ran on a local cloud of its own (moto on 127.0.0.1, this repo's Lambda workers and "
-        f"local Batch, simulated job execution) at **{jobs:,} jobs**, with one kind of fault turned on. Every "
-        "count of Batch jobs is read from the local Batch's own job list, not from this stack's records.",
+        f"local Batch, simulated job execution) at **{jobs:,} jobs**, with one kind of fault turned on (the "
+        "array scenario: two at once). Every count of Batch jobs is read from the local Batch's own job list, "
+        "not from this stack's records.",
         "",
         f"## Targets: {passed} of {len(outcomes)} PASS",
         "",

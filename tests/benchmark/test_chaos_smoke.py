@@ -15,9 +15,9 @@ def test_every_chaos_scenario_passes_at_smoke_size(tmp_path, capsys) -> None:
     with capsys.disabled():
         print("\n" + render(outcomes, SMOKE_JOBS, smoke=True))
     assert [o.name for o in outcomes if not o.passed] == []
-    assert len(outcomes) == len(SCENARIOS) == 7
+    assert len(outcomes) == len(SCENARIOS) == 8
     # AND the report can be written again from the raw outcomes alone
     raw = tmp_path / "outcomes.json"
     save(raw, SMOKE_JOBS, outcomes)
     assert main(["--render", str(raw), "--out", str(tmp_path)]) == 0
-    assert "## Targets: 7 of 7 PASS" in (tmp_path / "RELIABILITY.md").read_text()
+    assert "## Targets: 8 of 8 PASS" in (tmp_path / "RELIABILITY.md").read_text()
