@@ -268,3 +268,43 @@ def test_the_status_reader_derives_children_when_they_or_their_array_change(
     reader.latest.pop(array.children[1].job_id)
     reader.read_consistently([array.children[1].job_id])
     assert reader.latest[array.children[1].job_id].batch_job_id == "parent-1:1"
+
+
+def _event(status: str, array: ArrayJob, index: int | None = None) -> Any:
+    """A state change of the array (index None) or of one child, for the store."""
+    if index is None:
+        return parse_state_change(
+            state_change(
+                f"batch_job_{status}", RUN, array.spec.job_id, jobId="parent-1", arrayProperties={"size": 3}
+            )
+        ).detail
+    return parse_state_change(
+        state_change(
+            f"batch_job_{status}",
+            RUN,
+            array.spec.job_id,
+            jobId=f"parent-1:{index}",
+            arrayProperties={"index": index},
+        )
+    ).detail
+
+
+@pytest.mark.parametrize("array_status", ["succeeded", "failed"])
+def test_a_child_whose_final_event_is_lost_succeeds_with_its_succeeded_array_only(
+    store: JobStore, array: ArrayJob, array_status: str
+) -> None:
+    # GIVEN children RUNNING, the final events of children 0 and 2 and of the array arrived, child 1's did not
+    submitted(store, array)
+    for index in range(3):
+        store.apply_state_change(_event("running", array, index))
+    for index in (0, 2):
+        store.apply_state_change(_event(array_status, array, index))
+    store.apply_state_change(_event(array_status, array))
+
+    jobs = {r.job_id: r for r in snakemake_jobs(store.run_jobs(RUN))}
+    lost = jobs[array.children[1].job_id]
+    if array_status == "succeeded":  # THEN Batch's word that every child succeeded settles child 1
+        assert (lost.status, lost.batch_job_id) == (JobStatus.SUCCEEDED, "parent-1:1")
+        assert lost.status_reason == "its array job parent-1 SUCCEEDED, so every child did"
+    else:  # a FAILED array says nothing about one child: it waits for its event or the reconcile path
+        assert lost.status == JobStatus.RUNNING

@@ -10,7 +10,9 @@ they find the child's record (events.BatchJobStateChangeDetail.record_keys).
 
 Until its first event a child's record has no batch_job_id; it is the array record's plus ":i"
 (with_batch_ids). An array that was never submitted (refused, cancelled first) fails its children
-(resolve_children), so no Snakemake job waits on a Batch job that will never exist.
+(resolve_children), so no Snakemake job waits on a Batch job that will never exist; an array that
+SUCCEEDED (Batch's word that every child did) makes a child whose own final event is late or lost
+SUCCEEDED.
 """
 
 from __future__ import annotations
@@ -105,7 +107,20 @@ def child_items(children: Sequence[JobSpec], array_job_id: str, ttl_seconds: int
 
 def _derived(child: JobRecord, array: JobRecord | None) -> JobRecord:
     """The child as its array's record shows it, before the child's own first event."""
-    if array is None or child.batch_job_id or child.status in TERMINAL or child.array_index is None:
+    if array is None or child.status in TERMINAL or child.array_index is None:
+        return child
+    if array.status == JobStatus.SUCCEEDED and array.batch_job_id:
+        # Batch marks an array SUCCEEDED only once every child has: a child whose own final event is
+        # late or lost has succeeded too (no reconcile call needed for it).
+        return child.model_copy(
+            update={
+                "status": JobStatus.SUCCEEDED,
+                "batch_job_id": child.batch_job_id
+                or child_batch_job_id(array.batch_job_id, child.array_index),
+                "status_reason": f"its array job {array.batch_job_id} SUCCEEDED, so every child did",
+            }
+        )
+    if child.batch_job_id:
         return child
     if array.batch_job_id:
         return child.model_copy(
