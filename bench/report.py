@@ -204,8 +204,14 @@ def render_markdown(table: dict[str, Any], results: list[RunResult], plan: dict,
     out = ["# Benchmark: aws-basic-batch-sls vs aws-basic-batch on the local cloud", ""]
     if smoke:
         out += ["*Smoke run (`make bench-smoke`): small sizes, figures only, not the report.*", ""]
+    parts = [str(n) for n, _ in plan["simulated"]] + (["real"] if plan.get("real") else [])
+    command = (
+        "`make bench` (`python -m bench`)"
+        if plan.get("scale")
+        else f"`python -m bench --only {','.join(parts)}`"
+    )
     out += [
-        "Produced by `make bench` (`python -m bench`). Both plugins ran in the same run, one after the other, "
+        f"Produced by {command}. Both plugins ran in the same run, one after the other, "
         "against the same local cloud (moto on 127.0.0.1 + this repo's Lambda workers and local Batch), "
         "with the same Snakemake flags: `" + " ".join(COMMON_FLAGS) + "` plus `--jobs N`, and the same "
         f"botocore retry environment `{RETRY_ENV}`. The local Batch enforces the 50 TPS SubmitJob quota.",
@@ -216,6 +222,7 @@ def render_markdown(table: dict[str, Any], results: list[RunResult], plan: dict,
         f"{plan['real']}-job runs are real: every job is `python -m snakemake --mode remote ...` as a local process, "
         "2 at a time (2 cores).",
         "",
+        *([] if plan.get("scale") or smoke else scale.not_run()),
         "## Targets",
         "",
         *targets(table),
