@@ -310,7 +310,11 @@ def render_markdown(table: dict[str, Any], results: list[RunResult], plan: dict,
         "the jobs' fixed 30 s. Before the DynamoDB speed-ups above, a py-spy sample showed a submit worker "
         'waiting 57% of its time on those two writes, and "all jobs in Batch" took 103 s at 1,000 jobs '
         "(makespan 0.96x of the polling plugin's). On AWS each of those writes is a few milliseconds and five "
-        "concurrent invocations reach the SubmitJob quota.",
+        "concurrent invocations reach the SubmitJob quota. All of this plugin's moving parts (the main moto "
+        "process, the DynamoDB process, 10 Lambda workers, Snakemake) share the 2 cores, so when the machine "
+        "gives less CPU, this plugin's figures degrade and the polling plugin's (Snakemake and one moto "
+        "process, mostly waiting) much less: compare the client CPU per AWS call below between reports, "
+        "the same work in both.",
         "- moto's SQS computed every queue attribute, three full scans of the queue, for each message sent "
         "and each message received, so a call cost O(n^2) at n queued messages. The local cloud takes those "
         "two scans out (`localcloud/moto_sqs.py`, same results); what remains is one scan per call.",
@@ -324,10 +328,11 @@ def render_markdown(table: dict[str, Any], results: list[RunResult], plan: dict,
         "- Handler CPU per job is botocore's cost per AWS call times the calls a job needs: the submit "
         "function needs a lease (UpdateItem), SubmitJob and the job id (UpdateItem), plus one cancel re-read "
         "(BatchGetItem) per delivery of up to 10 specs; the record function one conditional UpdateItem per job "
-        "per delivery (a job's events in one delivery collapse to the latest). At about 1.5-2.5 ms of client CPU per "
-        "call on this machine (request building, endpoint resolution, SigV4, a new HTTP connection per call "
-        "to moto's server, parsing), ≤ 2 ms per job is out of reach for any handler that makes even one call "
-        'per job; the part that is the handler\'s own ("the rest" above) is about 1-2.5 ms.',
+        "per delivery (a job's events in one delivery collapse to the latest). At the client CPU per call "
+        "measured above (request building, endpoint resolution, SigV4, a new HTTP connection per call to "
+        "moto's server, parsing; 1.5-2.5 ms in earlier reports on this machine), ≤ 2 ms per job is out of "
+        "reach for any handler that makes even one call per job; the part that is the handler's own is "
+        '"the rest" above.',
         "- Handler init: `import boto3` and creating the clients is what any Python handler on this machine "
         "pays, so each handler is judged against a bare handler that does only that, in the same run "
         "(`bench/imports.py`). Module-level clients are kept (they belong to Lambda's init phase, and "
