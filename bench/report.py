@@ -189,9 +189,9 @@ def targets(table: dict[str, Any]) -> list[str]:
         lines.append(
             f"- (no target) real {size}-job makespan, ours ÷ aws-basic-batch: {shown}. Each job here is a "
             "`snakemake --mode remote` process costing about 2 s of CPU, run 2 at a time on this 2-core "
-            "machine for both plugins alike, so job execution, not job control, sets this makespan and "
-            "the ratio stays near 1; what the control plane saves is seconds per round and per job, "
-            "small beside it."
+            "machine for both plugins alike, so job execution sets most of this makespan; a ratio well "
+            "above 1 means the jobs ran slower beside this plugin's control plane (its workers and moto "
+            "processes share the same 2 cores; on AWS they do not share the jobs' instances)."
         )
     return lines
 
