@@ -21,12 +21,14 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from sls_contract.limits import BATCH_SUBMIT_JOB_TPS
+
 from . import report
 from .harness import HANDOFF_OPS, RunResult, run_workload
 
 PREFIX = "scale"  # run ids of these runs start with it (how a results.json tells them apart)
 ARRAY_MIN_SIZE = 10
-SUBMIT_TPS = 50.0  # AWS's SubmitJob quota, as the local Batch enforces it (BatchRuntimeConfig.submit_tps)
+SUBMIT_TPS = BATCH_SUBMIT_JOB_TPS  # AWS's SubmitJob quota, as the local Batch enforces it
 HANDOFF_RATIO, STATUS_PER_1000, DETECT_RATIO, MAKESPAN_RATIO = 0.1, 1.0, 2.0, 0.5
 FRESH_CLOUD_FROM = 1000  # scatters this large get a fresh local cloud per run
 REFERENCE_N = 1000

@@ -9,6 +9,8 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
+from sls_contract.limits import BATCH_SUBMIT_JOB_TPS
+
 
 def _no_op(job: dict[str, Any]) -> None:
     """Default simulated-success callback: write nothing."""
@@ -76,7 +78,7 @@ class BatchRuntimeConfig:
     event_delay_seconds: float = 0.0
     reorder_hold_seconds: float = 1.0  # a held event with no successor is released after this
     submit_throttle_rate: float = 0.0
-    submit_tps: float | None = 50.0  # AWS's SubmitJob quota; None disables the token bucket
+    submit_tps: float | None = BATCH_SUBMIT_JOB_TPS  # AWS's SubmitJob quota; None disables the token bucket
     terminate_throttle_rate: float = 0.0  # share of TerminateJob(s) calls refused with HTTP 429
     job_behaviour: list[JobBehaviour | dict[str, Any]] = field(default_factory=list)
     simulate: bool = False

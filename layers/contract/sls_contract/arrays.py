@@ -106,7 +106,8 @@ def child_items(children: Sequence[JobSpec], array_job_id: str, ttl_seconds: int
 
 
 def _derived(child: JobRecord, array: JobRecord | None) -> JobRecord:
-    """The child as its array's record shows it, before the child's own first event."""
+    """The child as its array's record shows it: its Batch id before its own first event, FAILED with an
+    array that never reached Batch, SUCCEEDED with an array that did (its own final event late or lost)."""
     if array is None or child.status in TERMINAL or child.array_index is None:
         return child
     if array.status == JobStatus.SUCCEEDED and array.batch_job_id:
