@@ -10,6 +10,7 @@ from . import scale
 from .cost import cost_figures, cost_section, cost_target
 from .harness import COMMON_FLAGS, RETRY_ENV, RunResult
 from .imports import BARE_PREFIX, CLIENTS_PREFIX, LIBRARIES_PREFIX, RATIO_PREFIX, init_ratio_targets
+from .report_notes import NOTES
 from .verdicts import line as _line
 
 OURS, THEIRS = "aws-basic-batch-sls", "aws-basic-batch"
@@ -289,82 +290,7 @@ def render_markdown(table: dict[str, Any], results: list[RunResult], plan: dict,
             "module level, Powertools objects and clients included; a fresh process per sample, handler and "
             "bare samples alternating, medians)" for kind, seconds in sorted(table["imports"].items())]  # fmt: skip
     out += [f"- {kind}: first invocation of a freshly started worker, wall: {', '.join(values)}. Nothing is deferred from import to it; it includes waiting on the local cloud, busiest when the first run starts" for kind, values in sorted(table.get("first_invocation", {}).items())]  # fmt: skip
-    out += [
-        "",
-        "## Where the local cloud, not the plugin, sets the pace",
-        "",
-        "- moto (SQS, EventBridge, Batch, S3, Lambda API) and the local Batch share one Python process, so one "
-        "core under the GIL serves every Lambda worker, Snakemake's hand-off and the simulated jobs. DynamoDB "
-        "runs in a moto server process of its own here (`localcloud/dynamodb_server.py`; on AWS it is a "
-        "service apart). moto spent about 11 ms of Python on the submit function's lease write (a conditional "
-        "UpdateItem that creates the item) and about 1.5 s on a Query returning 1,000 job records, 80% of it "
-        "in its generic response serializer. The local cloud takes the repeated work out of both "
-        "(`localcloud/moto_dynamodb.py`, same results: each expression parsed once, whole-expression "
-        "validators run once instead of at every nested node, attribute values already in wire form copied "
-        "as they are): about 6 ms and 0.3 s. Even so, this plugin's detection and makespan at 1,000 jobs "
-        "include queueing in moto that AWS's managed services do not have (event -> SQS -> record worker -> "
-        "DynamoDB -> the next status Query), while the polling plugin's DescribeJobs rounds only touch the "
-        "local Batch's in-memory jobs.",
-        "- What sets this plugin's 1,000-job makespan here is \"all jobs in Batch\" (the submit function's "
-        "rate, bounded by the emulated DynamoDB's two conditional writes per spec, not by Batch's 50 TPS) plus "
-        "the jobs' fixed 30 s. Before the DynamoDB speed-ups above, a py-spy sample showed a submit worker "
-        'waiting 57% of its time on those two writes, and "all jobs in Batch" took 103 s at 1,000 jobs '
-        "(makespan 0.96x of the polling plugin's). On AWS each of those writes is a few milliseconds and five "
-        "concurrent invocations reach the SubmitJob quota. All of this plugin's moving parts (the main moto "
-        "process, the DynamoDB process, 10 Lambda workers, Snakemake) share the 2 cores, so when the machine "
-        "gives less CPU, this plugin's figures degrade and the polling plugin's (Snakemake and one moto "
-        "process, mostly waiting) much less: compare the client CPU per AWS call below between reports, "
-        "the same work in both.",
-        "- moto's SQS computed every queue attribute, three full scans of the queue, for each message sent "
-        "and each message received, so a call cost O(n^2) at n queued messages. The local cloud takes those "
-        "two scans out (`localcloud/moto_sqs.py`, same results); what remains is one scan per call.",
-        "- The polling plugin is not slowed by the emulator either: moto's DescribeJobs scanned every job "
-        "for the ids asked (and could fail while SubmitJob added one); the local cloud looks them up "
-        "(`localcloud/batch/moto_patch.py`).",
-        "- Lambda workers: as many per SQS-mapped function as the template's concurrency (the event source's "
-        "MaximumConcurrency: SubmitConcurrency 5, RecordConcurrency 10), capped at 5 on this machine.",
-        "- Handler CPU is measured in the Lambda worker process only (client side); moto's own work is in "
-        "the moto processes and is not counted in it. The machine has 2 cores shared by everything above.",
-        "- Handler CPU per job is botocore's cost per AWS call times the calls a job needs: the submit "
-        "function needs a lease (UpdateItem), SubmitJob and the job id (UpdateItem), plus one cancel re-read "
-        "(BatchGetItem) per delivery of up to 10 specs; the record function one conditional UpdateItem per job "
-        "per delivery (a job's events in one delivery collapse to the latest). At the client CPU per call "
-        "measured above (request building, endpoint resolution, SigV4, a new HTTP connection per call to "
-        "moto's server, parsing; 1.5-2.5 ms in earlier reports on this machine), ≤ 2 ms per job is out of "
-        "reach for any handler that makes even one call per job; the part that is the handler's own is "
-        '"the rest" above.',
-        "- Handler init: `import boto3` and creating the clients is what any Python handler on this machine "
-        "pays, so each handler is judged against a bare handler that does only that, in the same run "
-        "(`bench/imports.py`). Module-level clients are kept (they belong to Lambda's init phase, and "
-        "deferring them would only move the same time into the first invocation). What a handler adds to "
-        "that: pydantic (its import, with zoneinfo and annotated-types), pydantic-settings (the functions' "
-        "settings), Powertools (Logger and Metrics; for the two SQS functions its batch utility, which "
-        "imports asyncio and every event data class), and the project's own code: the contract's modules, "
-        "most of it pydantic building their models at import. The libraries twin of each handler "
-        "(`bench/imports.py`: the bare handler plus every third-party module the handler loaded) splits "
-        "the ratio into those two parts. The libraries are on the design card (pydantic for every model "
-        "at a boundary, Powertools for batch processing, logging and metrics); on this machine they alone "
-        "take a handler past 1.3x, so that target cannot be met by trimming the project's own code: "
-        "it would take not importing them at init (which moves the same time into the first invocation, "
-        "nothing gained) or Lambda SnapStart (init once at publish; not available to the local cloud). "
-        "PyYAML is imported only where a run request arrives as text (start_run, at its first such request).",
-        "",
-        "## How it is measured",
-        "",
-        "- API calls: `bench/probe/sitecustomize.py` is put on `PYTHONPATH` of the Snakemake process only. It "
-        "registers botocore `before-call` (one per API call) and `before-send` (one per HTTP attempt) handlers "
-        "on every client, and wraps the executor's `check_active_jobs` so calls made in Snakemake's status "
-        "thread are counted per status round. The table shows the median over rounds with ≥ 90% of the jobs "
-        "active.",
-        "- Detection: for each job, the time Snakemake's executor reported it finished (`report_job_success` "
-        "/ `report_job_error`) minus the time the local Batch put it in SUCCEEDED (its `stoppedAt`); same clock.",
-        "- Snakemake hand-off: first SubmitJob / SendMessageBatch call (for array jobs, the BatchWriteItem of "
-        "their children's records and commands, which comes first) until the last job was reported "
-        'submitted to Snakemake. "All jobs in Batch" is until Batch had accepted the last SubmitJob (for '
-        "this plugin that is the submit Lambda's work, bounded by the same 50 TPS quota).",
-        "- Makespan: first hand-off call until the last job was noticed finished.",
-        "",
-    ]
+    out += NOTES
     other = {key: row["other_calls"] for key, row in table["simulated"].items()}
     if other:
         out += ["Calls outside status rounds (hand-off, storage checks, setup), largest simulated run:", ""]
