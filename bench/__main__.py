@@ -24,7 +24,7 @@ from localcloud.cloud import LocalCloud
 from . import scale
 from .harness import HERE, PLUGINS, OutputWriter, RunResult, run_workload
 from .imports import handler_import_seconds
-from .report import figures, render_markdown, render_png
+from .report import figures, parts_of, render_markdown, render_png
 
 # "scale": the N-way scatter with and without array jobs (bench/scale.py), N and seconds per job.
 FULL = {"simulated": [(100, 10.0), (1000, 30.0)], "real": 200, "scale": (10_000, 90.0)}
@@ -100,8 +100,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="a small version: prints figures only")
     parser.add_argument("--out", type=Path, default=HERE, help="where RESULTS.md and results.png go")
     parser.add_argument(
-        "--render", type=Path, metavar="RESULTS_JSON",
-        help="write the report from a previous run's results.json instead of running anything",
+        "--render", type=Path, nargs="+", metavar="RESULTS_JSON",
+        help="write the report from a previous run's results.json instead of running anything; several "
+        "files (e.g. a `--only 10k` run and a `--only 100,1000,real` run) make one report that names each",
     )  # fmt: skip
     parser.add_argument(
         "--only", metavar="PARTS",
@@ -112,8 +113,11 @@ def main(argv: list[str] | None = None) -> int:
     plan = SMOKE if args.smoke else FULL
     if args.only:
         plan = _only(plan, {part.strip() for part in args.only.split(",")})
+    invocations = None
     if args.render:
-        results = [RunResult(**r) for r in json.loads(args.render.read_text())]
+        batches = [[RunResult(**r) for r in json.loads(path.read_text())] for path in args.render]
+        results = [r for batch in batches for r in batch]
+        invocations = [parts_of(batch) for batch in batches]
     else:
         workdir = Path(tempfile.mkdtemp(prefix="bench-"))
         _say(f"work directory {workdir}")
@@ -121,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         (workdir / "results.json").write_text(json.dumps([asdict(r) for r in results]))
         _say(f"raw results in {workdir / 'results.json'} (re-render: python -m bench --render FILE)")
     table = figures(results, plan)
-    markdown = render_markdown(table, results, plan, smoke=args.smoke)
+    markdown = render_markdown(table, results, plan, smoke=args.smoke, invocations=invocations)
     print(markdown)
     if not args.smoke and (not args.only or args.out != HERE):
         (args.out / "RESULTS.md").write_text(markdown)

@@ -124,6 +124,7 @@ class RunResult:
     run_id: str = ""
     # this plugin only: DynamoDB request units the run's partition cost (localcloud/dynamodb_meter.py)
     dynamodb_units: dict[str, float] = field(default_factory=dict)
+    started_at: dict[str, float] = field(default_factory=dict)  # external job id -> its last attempt RUNNING
 
     # -- figures --------------------------------------------------------------------------------
     def handoff_seconds(self) -> float | None:
@@ -146,6 +147,14 @@ class RunResult:
         if not noticed or not first_ops:
             return None
         return max(noticed) - min(first_ops)
+
+    def job_seconds(self) -> list[float]:
+        """Each job's time in Batch from its last attempt's RUNNING to its terminal state, sorted."""
+        return sorted(
+            self.terminal_at[job] - started
+            for job, started in self.started_at.items()
+            if job in self.terminal_at and job in self.created_at
+        )
 
     def detection_seconds(self) -> list[float]:
         out = []
@@ -196,20 +205,23 @@ def _snakemake_flags(cloud: LocalCloud, plugin: str, run_id: str, array_min_size
 
 def _batch_times(
     cloud: LocalCloud, records: list[JobRecord] | None
-) -> tuple[dict[str, float], dict[str, float]]:
-    """External job id -> when the local Batch put the job in SUCCEEDED/FAILED, and when it was created.
-    `records`: this plugin's job records (its external ids are record keys), None for aws-basic-batch."""
+) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
+    """External job id -> when the local Batch put the job in SUCCEEDED/FAILED, when it was created, and
+    when its last attempt started RUNNING. `records`: this plugin's job records (its external ids are
+    record keys), None for aws-basic-batch."""
     engine = cloud.batch.engine
     with engine.lock:
         stopped = {job_id: r.stopped_ms / 1000 for job_id, r in engine.records.items() if r.stopped_ms}
         created = {job_id: r.created_ms / 1000 for job_id, r in engine.records.items()}
+        started = {job_id: r.started_ms / 1000 for job_id, r in engine.records.items() if r.started_ms}
     if records is None:
-        return stopped, created
+        return stopped, created, started
     ids = {r.job_id: r.batch_job_id for r in records}
-    return (
-        {job: stopped[batch] for job, batch in ids.items() if batch in stopped},
-        {job: created[batch] for job, batch in ids.items() if batch in created},
-    )
+
+    def by_job(times: dict[str, float]) -> dict[str, float]:
+        return {job: times[batch] for job, batch in ids.items() if batch in times}
+
+    return by_job(stopped), by_job(created), by_job(started)
 
 
 def _record_times(records: list[JobRecord]) -> dict[str, float]:
@@ -321,12 +333,12 @@ def run_workload(
     if plugin == "aws-basic-batch-sls":
         table = cloud.deployment.outputs[stack_outputs.JOBS_TABLE_NAME]
         records = run_records(cloud.client("dynamodb"), table, run_id)
-    terminal_at, created_at = _batch_times(cloud, records)
+    terminal_at, created_at, started_at = _batch_times(cloud, records)
     created_at = {job: t for job, t in created_at.items() if job in probe["submitted"]}
     tail = "\n".join((rundir / "snakemake.log").read_text().splitlines()[-15:])
     return RunResult(
         plugin=plugin, n=n, simulated=simulated, returncode=proc.returncode, wall_seconds=wall,
-        probe=probe, terminal_at=terminal_at, created_at=created_at,
+        probe=probe, terminal_at=terminal_at, created_at=created_at, started_at=started_at,
         array_min_size=array_min_size,
         lambda_delta=_lambda_delta(before, cloud.lambdas.stats()), output_tail=tail,
         recorded_at=_record_times(records) if records is not None else {}, run_id=run_id,

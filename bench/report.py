@@ -58,6 +58,7 @@ def figures(results: list[RunResult], plan: dict) -> dict[str, Any]:
             "makespan": r.makespan_seconds(),
             "wall": r.wall_seconds,
             "other_calls": r.probe["other"],
+            "job_median": _pct(r.job_seconds(), 0.5),  # RUNNING -> terminal in Batch
         }
         to_record, to_notice = r.detection_split()
         if to_record:
@@ -187,12 +188,17 @@ def targets(table: dict[str, Any]) -> list[str]:
             real.get((OURS, size), {}).get("makespan"), real.get((THEIRS, size), {}).get("makespan")
         )
         shown = "n/a" if ratio is None else f"{ratio:.3g}"
+        ours, theirs = (real.get((plugin, size), {}).get("job_median") for plugin in (OURS, THEIRS))
         lines.append(
             f"- (no target) real {size}-job makespan, ours ÷ aws-basic-batch: {shown}. Each job here is a "
-            "`snakemake --mode remote` process costing about 2 s of CPU, run 2 at a time on this 2-core "
-            "machine for both plugins alike, so job execution sets most of this makespan; a ratio well "
-            "above 1 means the jobs ran slower beside this plugin's control plane (its workers and moto "
-            "processes share the same 2 cores; on AWS they do not share the jobs' instances)."
+            "local process run 2 at a time on this 2-core machine, so job execution sets most of this "
+            f"makespan. Median job time in Batch (RUNNING -> terminal): {_f(ours)} ours, {_f(theirs)} "
+            "aws-basic-batch. The jobs differ: this plugin's job command first runs Snakemake's own "
+            "`python -m snakemake --deploy-sources` (a second Snakemake start in each job, which fetches "
+            "and unpacks the workflow's sources from S3) so that a stock image runs any "
+            "workflow; aws-basic-batch's jobs need the workflow in the image and skip it. The jobs also "
+            "share the 2 cores with this plugin's control plane (its workers and moto processes), which on "
+            "AWS runs apart from the jobs' instances."
         )
     return lines
 
@@ -201,7 +207,22 @@ def _f(value: float | None, unit: str = "s") -> str:
     return "n/a" if value is None else f"{value:.2f} {unit}".strip()
 
 
-def render_markdown(table: dict[str, Any], results: list[RunResult], plan: dict, smoke: bool) -> str:
+def parts_of(results: list[RunResult]) -> str:
+    """The `--only` parts one invocation's results hold: simulated sizes, real, 10k."""
+    sizes = sorted({r.n for r in results if r.simulated and not scale.is_scale(r)})
+    real = ["real"] if any(not r.simulated for r in results) else []
+    return ",".join([*map(str, sizes), *real, *(["10k"] if any(map(scale.is_scale, results)) else [])])
+
+
+def render_markdown(
+    table: dict[str, Any],
+    results: list[RunResult],
+    plan: dict,
+    smoke: bool,
+    invocations: list[str] | None = None,
+) -> str:
+    """`invocations`: when the results come from several invocations of the benchmark (one after the
+    other), the `--only` parts of each, in order; the report names them instead of one command."""
     out = ["# Benchmark: aws-basic-batch-sls vs aws-basic-batch on the local cloud", ""]
     if smoke:
         out += ["*Smoke run (`make bench-smoke`): small sizes, figures only, not the report.*", ""]
@@ -211,6 +232,12 @@ def render_markdown(table: dict[str, Any], results: list[RunResult], plan: dict,
         if plan.get("scale")
         else f"`python -m bench --only {','.join(parts)}`"
     )
+    if invocations and len(invocations) > 1:
+        command = (
+            f"{len(invocations)} invocations of the benchmark, one after the other on the same machine "
+            "(together the parts of `make bench`): "
+            + ", then ".join(f"`python -m bench --only {only}`" for only in invocations)
+        )
     out += [
         f"Produced by {command}. Both plugins ran in the same run, one after the other, "
         "against the same local cloud (moto on 127.0.0.1 + this repo's Lambda workers and local Batch), "

@@ -9,6 +9,7 @@ import pytest
 
 from bench.__main__ import SMOKE, main, run
 from bench.report import OURS, figures, render_markdown
+from bench.scale import is_scale
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
@@ -25,6 +26,8 @@ def test_bench_smoke_produces_every_figure(tmp_path, capsys) -> None:
         for metric in ("detect_median", "detect_p95", "handoff", "makespan"):
             assert row[metric] is not None, metric
         assert row["status"]["calls"] is not None
+    # AND each real run knows how long its jobs ran in Batch (RUNNING -> terminal)
+    assert all(row["job_median"] > 0 for row in table["real"].values())
     # AND this plugin's detection is split into its two legs for every run
     ours = [
         row for (plugin, _), row in [*table["simulated"].items(), *table["real"].items()] if plugin == OURS
@@ -48,3 +51,15 @@ def test_bench_smoke_produces_every_figure(tmp_path, capsys) -> None:
     assert main(["--render", str(raw), "--out", str(tmp_path)]) == 0
     assert "## Targets" in (tmp_path / "RESULTS.md").read_text()
     assert (tmp_path / "results.png").stat().st_size > 0
+    # AND from two invocations' results (the scatter apart), a report that names both invocations
+    scale_raw, rest_raw = tmp_path / "scale.json", tmp_path / "rest.json"
+    scale_raw.write_text(json.dumps([asdict(r) for r in results if is_scale(r)]))
+    rest_raw.write_text(json.dumps([asdict(r) for r in results if not is_scale(r)]))
+    split = tmp_path / "split"
+    split.mkdir()
+    assert main(["--render", str(rest_raw), str(scale_raw), "--out", str(split)]) == 0
+    small = SMOKE["simulated"][0][0]
+    assert (
+        f"2 invocations of the benchmark, one after the other on the same machine (together the parts of "
+        f"`make bench`): `python -m bench --only {small},real`, then `python -m bench --only 10k`"
+    ) in (split / "RESULTS.md").read_text()
