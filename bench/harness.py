@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -59,19 +60,22 @@ _PREFIX = re.compile(r"--default-storage-prefix\s+'?(s3://[^'\s]+)")
 
 
 class OutputWriter:
-    """on_simulated_success: put the job's Snakemake output in the local S3, as the job would have."""
+    """on_simulated_success: put the job's Snakemake output in the local S3, as the job would have.
+    Called from the local Batch's completion threads, several at once: clients are made once, locked."""
 
     def __init__(self) -> None:
         self._s3: Any = None
         self._dynamodb: Any = None
+        self._lock = threading.Lock()
 
     def __call__(self, job: dict[str, Any]) -> None:
         command = " ".join(self._command(job))
         target, prefix = _TARGET.search(command), _PREFIX.search(command)
         if not (target and prefix):
             raise ValueError("not a bench fan-out job: no --target-jobs work:i=N / storage prefix")
-        if self._s3 is None:
-            self._s3 = self._client("s3")
+        with self._lock:
+            if self._s3 is None:
+                self._s3 = self._client("s3")
         bucket, _, key = prefix.group(1)[len("s3://") :].partition("/")
         self._s3.put_object(Bucket=bucket, Key=f"{key}/out/{target.group(1)}.txt", Body=b"simulated\n")
 
@@ -82,8 +86,9 @@ class OutputWriter:
         if index is None:
             return job["container"]["command"]
         env = {e["name"]: e["value"] for e in job["container"].get("environment", [])}
-        if self._dynamodb is None:
-            self._dynamodb = self._client("dynamodb")
+        with self._lock:
+            if self._dynamodb is None:
+                self._dynamodb = self._client("dynamodb")
         run_id, child = env[RUN_ID_ENV], child_job_id(env[JOB_ID_ENV], index)
         item = self._dynamodb.get_item(
             TableName=env[TABLE_ENV], Key=item_key(run_id, command_key(child)), ConsistentRead=True

@@ -87,6 +87,8 @@ class BatchRuntimeConfig:
     # (e.g. a coordinator: Snakemake itself, handing simulated jobs to this Batch).
     real_jobs: tuple[str, ...] = ()
     on_simulated_success: Callable[[dict[str, Any]], None] = _no_op
+    # Threads that end simulated jobs (their on_simulated_success calls run in parallel, up to this many)
+    completion_workers: int = 8
     # What a container image holds, locally: image name -> a directory copied into each attempt's
     # scratch directory ("*" for any image). The local cloud maps images to workflow directories.
     image_dirs: dict[str, Path] = field(default_factory=dict)

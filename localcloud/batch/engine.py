@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import shutil
@@ -10,6 +11,8 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +47,15 @@ class Engine:
         self.config = config
         self.lock = threading.RLock()
         self.scheduler = Scheduler()
-        self.publisher = EventPublisher(config, self.scheduler)
+        # Events go out on a thread of their own: on the job scheduler they would wait behind every
+        # timer due before them (10,000 array children ending together: minutes of success callbacks).
+        self.event_scheduler = Scheduler(name="localcloud-batch-events")
+        self.publisher = EventPublisher(config, self.event_scheduler)
+        # Simulated jobs end on a few threads, as containers end in parallel: the success callback
+        # (e.g. a GetItem and a PutObject over HTTP) would otherwise run one job at a time.
+        self._completions = ThreadPoolExecutor(
+            max_workers=config.completion_workers, thread_name_prefix="localcloud-batch-completion"
+        )
         self.capacity = Capacity(config.default_vcpus, elastic=config.simulate)
         self.work_root = Path(config.work_root or tempfile.mkdtemp(prefix="localcloud-batch-"))
         self.records: dict[str, RuntimeJob] = {}
@@ -118,6 +129,8 @@ class Engine:
                 kill_group(attempt.proc)
             tail.pump(final=True)
         self.scheduler.stop()
+        self._completions.shutdown(wait=False, cancel_futures=True)
+        self.event_scheduler.stop()
 
     # -- transitions --------------------------------------------------------------------------------
     def _set_status(self, record: RuntimeJob, status: str) -> None:
@@ -214,8 +227,19 @@ class Engine:
         else:
             seconds = self.config.simulate_seconds if self.config.simulates(record.name) else 0.0
         attempt.timers.append(
-            self.scheduler.call_later(seconds, lambda: self._synthetic_done(record, attempt))
+            self.scheduler.call_later(seconds, lambda: self._complete_later(record, attempt))
         )
+
+    def _complete_later(self, record: RuntimeJob, attempt: Attempt) -> None:
+        with contextlib.suppress(RuntimeError):  # the engine is stopping: the pool takes no more work
+            self._completions.submit(self._logged, self._synthetic_done, record, attempt)
+
+    @staticmethod
+    def _logged(fn: Callable[[RuntimeJob, Attempt], None], record: RuntimeJob, attempt: Attempt) -> None:
+        try:
+            fn(record, attempt)
+        except Exception:  # as on the scheduler thread: one failing job must not go unnoticed
+            logger.exception("completing simulated job %s failed", record.job_id)
 
     def _synthetic_done(self, record: RuntimeJob, attempt: Attempt) -> None:
         behaviour = attempt.behaviour

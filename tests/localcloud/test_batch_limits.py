@@ -3,6 +3,7 @@ faults, the simulated mode at scale, concurrent reads."""
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -133,6 +134,52 @@ def test_simulated_mode_runs_a_thousand_jobs_in_seconds(
     assert time.monotonic() - started < 20
     listed = batch.list_jobs(jobQueue=batch_setup.queue_name, jobStatus="SUCCEEDED")["jobSummaryList"]
     assert {j["jobId"] for j in listed} == set(ids) == set(succeeded)
+
+
+def test_a_slow_success_callback_holds_back_no_other_job(runtime_factory: Any, batch_setup: Any) -> None:
+    # GIVEN simulated execution whose success callback blocks for one job (a slow output write)
+    release = threading.Event()
+
+    def on_success(job: dict[str, Any]) -> None:
+        if job["jobName"] == "slow":
+            release.wait(30)
+
+    runtime_factory(simulate=True, simulate_seconds=0.1, on_simulated_success=on_success)
+    try:
+        slow = batch_setup.submit("slow", "true")
+        # WHEN other jobs end while that callback still runs
+        others = [batch_setup.submit(f"other-{i}", "true") for i in range(3)]
+        # THEN they reach SUCCEEDED and their events reach the queue, the slow one still RUNNING
+        for job_id in others:
+            batch_setup.wait_event(job_id, "SUCCEEDED")
+        assert batch_setup.job(slow)["status"] == "RUNNING"
+    finally:
+        release.set()
+    assert batch_setup.wait_event(slow, "SUCCEEDED")[-1] == "SUCCEEDED"
+
+
+def test_events_go_out_while_the_job_scheduler_is_busy(runtime_factory: Any, batch_setup: Any) -> None:
+    # GIVEN a job whose success callback, as it ends, occupies the job scheduler's thread (as a backlog
+    # of due timers does when thousands of array children end together)
+    release, busy = threading.Event(), threading.Event()
+    runtime: Any = None
+
+    def block_scheduler() -> None:
+        busy.set()
+        release.wait(30)
+
+    def on_success(job: dict[str, Any]) -> None:
+        runtime.engine.scheduler.call_soon(block_scheduler)
+        assert busy.wait(10)
+
+    runtime = runtime_factory(simulate=True, simulate_seconds=0.1, on_simulated_success=on_success)
+    try:
+        job_id = batch_setup.submit("ends-while-busy", "true")
+        # THEN its SUCCEEDED event is delivered without waiting for the job scheduler
+        assert batch_setup.wait_event(job_id, "SUCCEEDED")[-1] == "SUCCEEDED"
+        assert not release.is_set()
+    finally:
+        release.set()
 
 
 def test_describe_jobs_survives_a_submit_while_it_reads(
