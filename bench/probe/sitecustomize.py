@@ -37,6 +37,9 @@ def _install(out: str) -> None:
         # SQS bills each 64 KiB chunk of a request's payload as one request: chunks per operation,
         # from each HTTP attempt's body (the request's JSON, a little more than the payload).
         "sqs_chunks": {},
+        # Time spent inside Snakemake's report_job_success/report_job_error: they take Snakemake's
+        # scheduler lock, which its main thread holds while it post-processes finished jobs.
+        "report_wait": {"calls": 0, "seconds": 0.0, "max": 0.0},
     }
 
     def _bucket(kind: str) -> dict:
@@ -108,8 +111,17 @@ def _install(out: str) -> None:
 
     def noticing(original: Callable[..., Any], ok: bool) -> Callable[..., Any]:
         def noticed(self: Any, job_info: Any, *args: Any, **kwargs: Any) -> Any:
-            data["noticed"][str(job_info.external_jobid)] = [time.time(), ok]
-            return original(self, job_info, *args, **kwargs)
+            called = time.time()
+            data["noticed"][str(job_info.external_jobid)] = [called, ok]
+            try:
+                return original(self, job_info, *args, **kwargs)
+            finally:
+                waited = time.time() - called
+                with lock:
+                    wait = data["report_wait"]
+                    wait["calls"] += 1
+                    wait["seconds"] += waited
+                    wait["max"] = max(wait["max"], waited)
 
         return noticed
 
