@@ -112,6 +112,11 @@ def _busy_rounds(result: RunResult) -> dict[str, Any]:
     }
 
 
+def _rate(times: list[float]) -> float | None:
+    """Events per second from the first to the last of these sorted times."""
+    return (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 and times[-1] > times[0] else None
+
+
 def _run_figures(result: RunResult) -> dict[str, Any]:
     first = _first_handoff(result)
     other = result.probe.get("other", {})
@@ -121,6 +126,7 @@ def _run_figures(result: RunResult) -> dict[str, Any]:
     to_record, to_notice = result.detection_split()
     terminal = sorted(result.terminal_at.values())
     recorded = sorted(result.recorded_at.values())
+    noticed = sorted(t for t, _ in result.probe["noticed"].values())
     record = report._lambda(result, "RecordFunction")
     writes_done = None
     if (
@@ -156,10 +162,9 @@ def _run_figures(result: RunResult) -> dict[str, Any]:
         "terminal_spread": terminal[-1] - terminal[0] if terminal else None,
         "events_per_job": record.get("records", 0) / result.n if result.n else None,
         "report_wait": result.probe.get("report_wait"),
+        "noticed_rate": _rate(noticed),
         # terminal records written per second, first to last (the record path's pace when all end together)
-        "recorded_rate": (len(recorded) - 1) / (recorded[-1] - recorded[0])
-        if len(recorded) > 1 and recorded[-1] > recorded[0]
-        else None,
+        "recorded_rate": _rate(recorded),
     }
 
 
@@ -346,6 +351,7 @@ def section(table: dict[str, Any], seconds: float | None) -> list[str]:
         ("first to last job terminal in Batch", lambda r: _cell(r["terminal_spread"])),
         ("state-change events the record function handled, per job", lambda r: _cell(r.get("events_per_job"), "")),
         ("terminal records written per second, first to last", lambda r: _cell(r.get("recorded_rate"), "/s")),
+        ("jobs Snakemake was told ended, per second, first to last", lambda r: _cell(r.get("noticed_rate"), "/s")),
         ("reconcile function asked (Invoke, 100 jobs without news for 300 s each)", lambda r: _cell(r.get("reconcile_asks"))),
         ("makespan (first hand-off call -> last job noticed)", lambda r: _cell(r["makespan"])),
         ("Snakemake wall time", lambda r: _cell(r["wall"])),
@@ -354,6 +360,16 @@ def section(table: dict[str, Any], seconds: float | None) -> list[str]:
     out += [
         "",
         f"Per-job submission's floor: {n:,} SubmitJob calls at {SUBMIT_TPS:g} TPS = {floor:.0f} s.",
+        "",
+        "What sets the makespan at this size is what each job costs after it ends, not the hand-off: "
+        'Snakemake\'s post-processing ("jobs Snakemake was told ended, per second"), about 4 state '
+        'changes per job through the record path ("terminal records written per second") and, here, '
+        "the simulated job's output write, all on the same 2 cores. With one SubmitJob all children are "
+        "in Batch within seconds, so they all end together and queue behind that work; one SubmitJob per "
+        "job spreads the same work over its hand-off, during which the pipeline keeps up. The makespan "
+        "target assumes the hand-off dominates; on this machine it does not, and Snakemake's own "
+        "post-processing pace (its S3 checks, one job at a time) would also pace any executor on AWS, "
+        "where each of those calls is a network round trip (not measured here).",
         "",
     ]
     polling = scale.get("polling")
@@ -413,8 +429,8 @@ def section(table: dict[str, Any], seconds: float | None) -> list[str]:
         "one) make a backlog when 10,000 children move together, so records fall minutes behind Batch "
         '("terminal -> recorded"), the plugin asks the reconcile function about jobs with no news for '
         "300 s (each asynchronous invocation is a process of its own here, loading the machine further), "
-        "and detection at 10,000 active jobs is set by that backlog, not by the plugin's status reads "
-        '("recorded -> noticed"). On AWS the function scales out and each write takes milliseconds.',
+        "and detection at 10,000 active jobs is set by that backlog and by Snakemake's post-processing "
+        "(above), not by the plugin's status reads (one Query per round). On AWS the function scales out and each write takes milliseconds.",
         "- The local Batch ends each simulated job with a success callback (the benchmark's output writer: "
         "for an array child a GetItem of its command, then the job's output put in the local S3), 8 at a "
         'time, so children that end together reach SUCCEEDED over a while: "first to last job terminal '
