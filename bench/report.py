@@ -59,6 +59,7 @@ def figures(results: list[RunResult], plan: dict) -> dict[str, Any]:
             "wall": r.wall_seconds,
             "other_calls": r.probe["other"],
             "job_median": _pct(r.job_seconds(), 0.5),  # RUNNING -> terminal in Batch
+            "report_wait": r.probe.get("report_wait"),  # inside Snakemake's report_job_success/error
         }
         to_record, to_notice = r.detection_split()
         if to_record:
@@ -157,6 +158,16 @@ def targets(table: dict[str, Any]) -> list[str]:
         if split
         else ""
     )
+    waits = [sim.get((plugin, n), {}).get("report_wait") for plugin in (OURS, THEIRS)]
+    if all(waits):
+        legs += (
+            f". Time inside Snakemake's report_job_success, which waits for Snakemake's scheduler lock while "
+            f"its main thread post-processes finished jobs (S3 checks, one job at a time): "
+            f"{_f(waits[0]['seconds'])} in all, {_f(waits[0]['max'])} at most, for this plugin, which "
+            f"tells Snakemake of each job within a round of its record changing; {_f(waits[1]['seconds'])} "
+            f"and {_f(waits[1]['max'])} for aws-basic-batch, which learns of them a round of DescribeJobs "
+            "calls later, while Snakemake post-processes"
+        )
     lines.append(_line(f"median detection at {n} active jobs, aws-basic-batch ÷ ours (target ≥ 20x)",
                        detect, detect is not None and detect >= 20, "x faster" + legs))  # fmt: skip
     handoff = _ratio(theirs.get("handoff"), ours.get("handoff"))

@@ -253,9 +253,10 @@ def target_lines(table: dict[str, Any]) -> list[str]:
             f"median detection at {n:,} active jobs ÷ this plugin's at {reference.get('n', REFERENCE_N):,} "
             f"(target ≤ {DETECT_RATIO:g}x)",
             ratio, ratio is not None and ratio <= DETECT_RATIO,
-            f"x: {report._f(ours)} (array run) vs {report._f(reference.get('detect_median'))}. The plugin's "
-            f"own leg (record written -> Snakemake told, median): {report._f(arrays.get('to_notice', (None,))[0])} "
-            f"vs {report._f(reference.get('to_notice'))}; the rest is the record path (see below)",
+            f"x: {report._f(ours)} (array run) vs {report._f(reference.get('detect_median'))}. Record written -> "
+            f"Snakemake told (the plugin's reads, then Snakemake's post-processing lock), median: "
+            f"{report._f(arrays.get('to_notice', (None,))[0])} vs {report._f(reference.get('to_notice'))}; the "
+            "rest is the record path (see the notes below)",
         )
     )  # fmt: skip
 
@@ -401,9 +402,9 @@ def section(table: dict[str, Any], seconds: float | None) -> list[str]:
         "output checked in S3, several calls one after the other) while holding its scheduler lock, and "
         "report_job_success, the call by which any executor tells Snakemake a job ended, waits for that "
         'lock. When thousands of jobs end together the status round waits inside it (the row "inside '
-        "Snakemake's report_job_success\"; the longest status rounds above are those waits, not API "
-        'calls), so "recorded -> noticed" at this size is Snakemake\'s post-processing pace. On AWS its S3 '
-        "calls are network round trips too, so any executor would meet the same pace.",
+        "Snakemake's report_job_success\", where the probe measured it; a long status round with few API "
+        'calls is such a wait), so "recorded -> noticed" at this size is Snakemake\'s post-processing '
+        "pace. On AWS its S3 calls are network round trips too, so it would pace any executor there (not measured).",
         "- moto's SQS walked a queue's whole message list for every ReceiveMessage (reading the clock for "
         "each message) and twice per entry of every DeleteMessageBatch. When 10,000 children change state "
         "together the events queue holds tens of thousands of messages. In a first 10,000-job run (with "
