@@ -6,7 +6,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from . import scale
+from . import scale, scale_notes
 from .cost import cost_figures, cost_section, cost_target
 from .harness import COMMON_FLAGS, RETRY_ENV, RunResult
 from .imports import BARE_PREFIX, CLIENTS_PREFIX, LIBRARIES_PREFIX, RATIO_PREFIX, init_ratio_targets
@@ -261,7 +261,7 @@ def render_markdown(
         f"{plan['real']}-job runs are real: every job is `python -m snakemake --mode remote ...` as a local process, "
         "2 at a time (2 cores).",
         "",
-        *([] if plan.get("scale") or smoke else scale.not_run()),
+        *([] if plan.get("scale") or smoke else scale_notes.not_run()),
         "## Targets",
         "",
         *targets(table),
