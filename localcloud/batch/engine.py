@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import itertools
-import logging
 import shutil
 import signal
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +28,11 @@ from .lifecycle import (
     now_ms,
     should_retry,
 )
-from .logs import LogTail, ensure_stream, put_lines
+from .logs import LogTail, ensure_stream
 from .process import exit_code_of, kill_group, signal_group, start_process
 from .scheduler import Scheduler
 from .secrets import SecretResolutionError, resolve_secrets
-
-logger = logging.getLogger(__name__)
+from .simulated import SimulatedRuns
 
 
 class Engine:
@@ -51,12 +46,8 @@ class Engine:
         # timer due before them (10,000 array children ending together: minutes of success callbacks).
         self.event_scheduler = Scheduler(name="localcloud-batch-events")
         self.publisher = EventPublisher(config, self.event_scheduler)
-        # Simulated jobs end on a few threads, as containers end in parallel: the success callback
-        # (e.g. a GetItem and a PutObject over HTTP) would otherwise run one job at a time.
-        self._completions = ThreadPoolExecutor(
-            max_workers=config.completion_workers, thread_name_prefix="localcloud-batch-completion"
-        )
         self.capacity = Capacity(config.default_vcpus, elastic=config.simulate)
+        self.simulated = SimulatedRuns(self)
         self.work_root = Path(config.work_root or tempfile.mkdtemp(prefix="localcloud-batch-"))
         self.records: dict[str, RuntimeJob] = {}
         self._seq = itertools.count()
@@ -129,7 +120,7 @@ class Engine:
                 kill_group(attempt.proc)
             tail.pump(final=True)
         self.scheduler.stop()
-        self._completions.shutdown(wait=False, cancel_futures=True)
+        self.simulated.stop()
         self.event_scheduler.stop()
 
     # -- transitions --------------------------------------------------------------------------------
@@ -199,7 +190,7 @@ class Engine:
             behaviour is not None and (behaviour.fail is not None or behaviour.hang)
         )
         if synthetic:
-            self._run_synthetic(record, attempt)
+            self.simulated.start(record, attempt)
         else:
             self._run_process(record, attempt)
         if record.attempt_duration and not attempt.finished:
@@ -210,59 +201,9 @@ class Engine:
                 )
             )
 
-    def _mark_running(self, record: RuntimeJob, attempt: Attempt) -> None:
+    def mark_running(self, record: RuntimeJob, attempt: Attempt) -> None:
         attempt.started_ms = record.started_ms = now_ms()
         self._set_status(record, "RUNNING")
-
-    def _run_synthetic(self, record: RuntimeJob, attempt: Attempt) -> None:
-        behaviour = attempt.behaviour
-        self._mark_running(record, attempt)
-        if behaviour is not None and behaviour.hang:
-            put_lines(
-                record.account, record.region, attempt.log_stream, ["[localcloud] job hangs (fault rule)"]
-            )
-            return
-        if behaviour is not None and behaviour.run_seconds is not None:
-            seconds = behaviour.run_seconds
-        else:
-            seconds = self.config.simulate_seconds if self.config.simulates(record.name) else 0.0
-        attempt.timers.append(
-            self.scheduler.call_later(seconds, lambda: self._complete_later(record, attempt))
-        )
-
-    def _complete_later(self, record: RuntimeJob, attempt: Attempt) -> None:
-        with contextlib.suppress(RuntimeError):  # the engine is stopping: the pool takes no more work
-            self._completions.submit(self._logged, self._synthetic_done, record, attempt)
-
-    @staticmethod
-    def _logged(fn: Callable[[RuntimeJob, Attempt], None], record: RuntimeJob, attempt: Attempt) -> None:
-        try:
-            fn(record, attempt)
-        except Exception:  # as on the scheduler thread: one failing job must not go unnoticed
-            logger.exception("completing simulated job %s failed", record.job_id)
-
-    def _synthetic_done(self, record: RuntimeJob, attempt: Attempt) -> None:
-        behaviour = attempt.behaviour
-        if behaviour is not None and behaviour.fail is not None:
-            line = f"[localcloud] job fails with exit code {behaviour.fail} (fault rule)"
-            put_lines(record.account, record.region, attempt.log_stream, [line])
-            with self.lock:
-                self._finish_attempt(record, attempt, behaviour.fail)
-            return
-        with self.lock:
-            if attempt.finished:
-                return
-            snapshot = describe(record, with_tags=False)
-        try:
-            self.config.on_simulated_success(snapshot)  # outside the lock: it may call moto over HTTP
-        except Exception as exc:
-            logger.exception("on_simulated_success failed for %s", record.job_id)
-            with self.lock:
-                self._finish_attempt(record, attempt, 1, container_reason=f"on_simulated_success: {exc}")
-            return
-        put_lines(record.account, record.region, attempt.log_stream, ["[localcloud] simulated job succeeded"])
-        with self.lock:
-            self._finish_attempt(record, attempt, 0)
 
     def _run_process(self, record: RuntimeJob, attempt: Attempt) -> None:
         job_dir = self.work_root / record.job_id
@@ -281,18 +222,18 @@ class Engine:
             attempt.proc = start_process(record.container["command"], attempt.scratch, env, attempt.log_path)
         except SecretResolutionError as exc:
             reason = f"ResourceInitializationError: unable to pull secrets or registry auth: {exc}"
-            self._finish_attempt(record, attempt, None, container_reason=reason, status_reason=reason)
+            self.finish_attempt(record, attempt, None, container_reason=reason, status_reason=reason)
             return
         except (OSError, ValueError) as exc:
             reason = f"CannotStartContainerError: {exc}"
-            self._finish_attempt(
+            self.finish_attempt(
                 record, attempt, None, container_reason=reason, status_reason="Task failed to start"
             )
             return
         if attempt.behaviour is not None and attempt.behaviour.run_seconds is not None:
             attempt.min_end = time.monotonic() + attempt.behaviour.run_seconds
         self._running[record.job_id] = (record, attempt, tail)
-        self._mark_running(record, attempt)
+        self.mark_running(record, attempt)
         if self._poll_handle is None:
             self._poll_handle = self.scheduler.call_later(self.config.poll_seconds, self._poll)
 
@@ -324,7 +265,7 @@ class Engine:
             for record, attempt, tail in list(self._running.values()):
                 returncode = attempt.proc.poll() if attempt.proc is not None else None
                 if returncode is not None and time.monotonic() >= attempt.min_end:
-                    self._finish_attempt(record, attempt, exit_code_of(returncode))
+                    self.finish_attempt(record, attempt, exit_code_of(returncode))
                 elif pump:
                     tail.pump()
             if self._running:
@@ -341,7 +282,7 @@ class Engine:
         if attempt.finished:
             return
         if attempt.proc is None:
-            self._finish_attempt(record, attempt, 128 + signal.SIGTERM)
+            self.finish_attempt(record, attempt, 128 + signal.SIGTERM)
             return
         attempt.min_end = 0.0
         signal_group(attempt.proc, signal.SIGTERM)
@@ -352,7 +293,7 @@ class Engine:
             )
         )
 
-    def _finish_attempt(
+    def finish_attempt(
         self,
         record: RuntimeJob,
         attempt: Attempt,
