@@ -60,6 +60,7 @@ def figures(results: list[RunResult], plan: dict) -> dict[str, Any]:
             "other_calls": r.probe["other"],
             "job_median": _pct(r.job_seconds(), 0.5),  # RUNNING -> terminal in Batch
             "report_wait": r.probe.get("report_wait"),  # inside Snakemake's report_job_success/error
+            "postprocess": r.probe.get("postprocess"),  # Snakemake's JobScheduler._finish_jobs
         }
         to_record, to_notice = r.detection_split()
         if to_record:
@@ -336,8 +337,27 @@ def render_markdown(
         for plugin in (OURS, THEIRS):
             calls = other.get((plugin, n), {})
             out.append(f"- {plugin}: " + ", ".join(f"{op} {c}" for op, c in sorted(calls.items())))
+            done = table["simulated"].get((plugin, n), {}).get("postprocess")
+            if done:
+                out.append(
+                    f"  - of them in Snakemake's post-processing of finished jobs: {postprocess_text(done)}"
+                )
         out.append("")
     return "\n".join(out)
+
+
+def postprocess_text(done: dict[str, Any]) -> str:
+    """Snakemake's post-processing of finished jobs (the probe's `postprocess`), in words."""
+    jobs, seconds = int(done.get("jobs", 0)), float(done.get("seconds", 0.0))
+    if not jobs:
+        return "no job post-processed"
+    calls = done.get("calls", {})
+    per_job = ", ".join(f"{op} {count / jobs:.2g}" for op, count in sorted(calls.items())) or "none"
+    rate = f"{jobs / seconds:.1f} jobs/s" if seconds else "n/a"
+    return (
+        f"{jobs:,} jobs in {seconds:.1f} s ({1000 * seconds / jobs:.0f} ms a job, {rate}), on Snakemake's "
+        f"main thread holding its scheduler lock; API calls per job meanwhile: {per_job}"
+    )
 
 
 def render_png(table: dict[str, Any], path: Path) -> None:

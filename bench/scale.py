@@ -163,6 +163,7 @@ def _run_figures(result: RunResult) -> dict[str, Any]:
         "terminal_spread": terminal[-1] - terminal[0] if terminal else None,
         "events_per_job": record.get("records", 0) / result.n if result.n else None,
         "report_wait": result.probe.get("report_wait"),
+        "postprocess": result.probe.get("postprocess"),
         "noticed_rate": _rate(noticed),
         # terminal records written per second, first to last (the record path's pace when all end together)
         "recorded_rate": _rate(recorded),
@@ -279,6 +280,15 @@ def _report_wait(run: dict[str, Any]) -> str:
     return f"{_cell(float(wait['seconds']))} / {_cell(float(wait['max']))}"
 
 
+def _postprocess(run: dict[str, Any]) -> str:
+    done = run.get("postprocess")
+    if not done or not done.get("jobs"):
+        return "not measured"
+    jobs, seconds = int(done["jobs"]), float(done["seconds"])
+    s3 = sum(count for op, count in done.get("calls", {}).items() if op.startswith("s3."))
+    return f"{report._f(1000 * seconds / jobs, 'ms')} / {s3 / jobs:.2g}"
+
+
 def _cell(value: Any, unit: str = "s") -> str:
     if isinstance(value, float):
         return report._f(value, unit)
@@ -334,6 +344,7 @@ def section(table: dict[str, Any], seconds: float | None) -> list[str]:
         ("terminal -> recorded, median / p95", lambda r: f"{_cell(r['to_record'][0])} / {_cell(r['to_record'][1])}"),
         ("recorded -> noticed, median / p95", lambda r: f"{_cell(r['to_notice'][0])} / {_cell(r['to_notice'][1])}"),
         ("inside Snakemake's report_job_success (its scheduler lock), total / longest", _report_wait),
+        ("Snakemake's post-processing of a finished job (under that lock): time / S3 calls", _postprocess),
         ("first to last job terminal in Batch", lambda r: _cell(r["terminal_spread"])),
         ("state-change events the record function handled, per job", lambda r: _cell(r.get("events_per_job"), "")),
         ("terminal records written per second, first to last", lambda r: _cell(r.get("recorded_rate"), "/s")),

@@ -40,6 +40,9 @@ def _install(out: str) -> None:
         # Time spent inside Snakemake's report_job_success/report_job_error: they take Snakemake's
         # scheduler lock, which its main thread holds while it post-processes finished jobs.
         "report_wait": {"calls": 0, "seconds": 0.0, "max": 0.0},
+        # Snakemake's post-processing of finished jobs (JobScheduler._finish_jobs, on its main thread,
+        # holding that lock): jobs, time, and the API calls made meanwhile on that thread (also in "other").
+        "postprocess": {"jobs": 0, "seconds": 0.0, "calls": {}},
     }
 
     def _bucket(kind: str) -> dict:
@@ -54,6 +57,9 @@ def _install(out: str) -> None:
             bucket = _bucket("calls")
             bucket[op] = bucket.get(op, 0) + 1
             data["first_call"].setdefault(op, time.time())
+            if getattr(local, "postprocess", False):
+                calls = data["postprocess"]["calls"]
+                calls[op] = calls.get(op, 0) + 1
 
     def before_send(event_name: str, request: object = None, **_: object) -> None:
         op = ".".join(event_name.split(".")[1:3])
@@ -93,10 +99,31 @@ def _install(out: str) -> None:
 
         return counted
 
+    def timed_finish(finish: Callable[[Any], None]) -> Callable[[Any], None]:
+        def _finish_jobs(scheduler: Any) -> None:
+            jobs, began = len(scheduler._tofinish), time.time()
+            local.postprocess = True
+            try:
+                finish(scheduler)
+            finally:
+                local.postprocess = False
+                with lock:
+                    done = data["postprocess"]
+                    done["jobs"] += jobs
+                    done["seconds"] += time.time() - began
+
+        return _finish_jobs
+
     original_wait = RemoteExecutor._wait_for_jobs
 
     async def _wait_for_jobs(self: Any) -> None:
         self.check_active_jobs = wrap_check(self.check_active_jobs)
+        # Snakemake's scheduler is being built as its executors start: loaded, and no job finished yet.
+        from snakemake.scheduling.job_scheduler import JobScheduler
+
+        if not getattr(JobScheduler, "_bench_timed", False):
+            JobScheduler._finish_jobs = timed_finish(JobScheduler._finish_jobs)
+            JobScheduler._bench_timed = True
         await original_wait(self)
 
     RemoteExecutor._wait_for_jobs = _wait_for_jobs

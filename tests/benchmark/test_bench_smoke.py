@@ -33,6 +33,11 @@ def test_bench_smoke_produces_every_figure(tmp_path, capsys) -> None:
         row for (plugin, _), row in [*table["simulated"].items(), *table["real"].items()] if plugin == OURS
     ]
     assert ours and all(row["split"]["to_record"][0] is not None for row in ours)
+    # AND Snakemake's post-processing of the finished jobs was timed for every run, with its S3 checks
+    for row in [*table["simulated"].values(), *table["real"].values()]:
+        done = row["postprocess"]
+        assert done["jobs"] >= row["noticed"] and done["seconds"] > 0
+        assert any(op.startswith("s3.") for op in done["calls"]), done
     # AND the scatter went to Batch as one array job (one SubmitJob) with arrays, one per job without,
     # every job finished and accepted by Batch, and its figures are in the scale section
     scale = table["scale"]
