@@ -24,7 +24,7 @@ from localcloud.cloud import LocalCloud
 from . import scale
 from .harness import HERE, PLUGINS, OutputWriter, RunResult, run_workload
 from .imports import handler_import_seconds
-from .report import figures, parts_of, render_markdown, render_png
+from .report import figures, invocation_of, render_markdown, render_png, started_of
 
 # "scale": the N-way scatter with and without array jobs (bench/scale.py), N and seconds per job.
 FULL = {"simulated": [(100, 10.0), (1000, 30.0)], "real": 200, "scale": (10_000, 90.0)}
@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.render:
         batches = [[RunResult(**r) for r in json.loads(path.read_text())] for path in args.render]
         results = [r for batch in batches for r in batch]
-        invocations = [parts_of(batch) for batch in batches]
+        invocations = [invocation_of(batch) for batch in sorted(batches, key=started_of)]
     else:
         workdir = Path(tempfile.mkdtemp(prefix="bench-"))
         _say(f"work directory {workdir}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+import time
 from pathlib import Path
 from typing import Any
 
@@ -226,6 +227,16 @@ def parts_of(results: list[RunResult]) -> str:
     return ",".join([*map(str, sizes), *real, *(["10k"] if any(map(scale.is_scale, results)) else [])])
 
 
+def started_of(results: list[RunResult]) -> float:
+    """When an invocation's first Snakemake run started (epoch s; its probe's start)."""
+    return min((float(r.probe.get("started", 0.0)) for r in results), default=0.0)
+
+
+def invocation_of(results: list[RunResult]) -> str:
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started_of(results)))
+    return f"`python -m bench --only {parts_of(results)}` (first run started {started})"
+
+
 def render_markdown(
     table: dict[str, Any],
     results: list[RunResult],
@@ -233,8 +244,8 @@ def render_markdown(
     smoke: bool,
     invocations: list[str] | None = None,
 ) -> str:
-    """`invocations`: when the results come from several invocations of the benchmark (one after the
-    other), the `--only` parts of each, in order; the report names them instead of one command."""
+    """`invocations`: when the results come from several invocations of the benchmark, each one's
+    `--only` command and start (invocation_of), in order; the report names them instead of one command."""
     out = ["# Benchmark: aws-basic-batch-sls vs aws-basic-batch on the local cloud", ""]
     if smoke:
         out += ["*Smoke run (`make bench-smoke`): small sizes, figures only, not the report.*", ""]
@@ -246,9 +257,8 @@ def render_markdown(
     )
     if invocations and len(invocations) > 1:
         command = (
-            f"{len(invocations)} invocations of the benchmark, one after the other on the same machine "
-            "(together the parts of `make bench`): "
-            + ", then ".join(f"`python -m bench --only {only}`" for only in invocations)
+            f"{len(invocations)} invocations of the benchmark on the same machine (together the parts of "
+            "`make bench`): " + ", then ".join(invocations)
         )
     out += [
         f"Produced by {command}. Both plugins ran in the same run, one after the other, "
