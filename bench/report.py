@@ -356,17 +356,26 @@ def render_markdown(
     return "\n".join(out)
 
 
-def postprocess_text(done: dict[str, Any]) -> str:
-    """Snakemake's post-processing of finished jobs (the probe's `postprocess`), in words."""
-    jobs, seconds = int(done.get("jobs", 0)), float(done.get("seconds", 0.0))
-    if not jobs:
-        return "no job post-processed"
+def postprocess_per_job(done: dict[str, Any] | None) -> tuple[int, float, dict[str, float]] | None:
+    """The probe's `postprocess`: jobs, seconds in all and API calls per job by operation (None: none)."""
+    jobs = int(done.get("jobs", 0)) if done else 0
+    if not done or not jobs:
+        return None
     calls = done.get("calls", {})
-    per_job = ", ".join(f"{op} {count / jobs:.2g}" for op, count in sorted(calls.items())) or "none"
+    return jobs, float(done.get("seconds", 0.0)), {op: calls[op] / jobs for op in sorted(calls)}
+
+
+def postprocess_text(done: dict[str, Any]) -> str:
+    """Snakemake's post-processing of finished jobs, in words."""
+    figures = postprocess_per_job(done)
+    if figures is None:
+        return "no job post-processed"
+    jobs, seconds, per_job = figures
+    calls = ", ".join(f"{op} {count:.2g}" for op, count in per_job.items()) or "none"
     rate = f"{jobs / seconds:.1f} jobs/s" if seconds else "n/a"
     return (
         f"{jobs:,} jobs in {seconds:.1f} s ({1000 * seconds / jobs:.0f} ms a job, {rate}), on Snakemake's "
-        f"main thread holding its scheduler lock; API calls per job meanwhile: {per_job}"
+        f"main thread holding its scheduler lock; API calls per job meanwhile: {calls}"
     )
 
 

@@ -281,12 +281,12 @@ def _report_wait(run: dict[str, Any]) -> str:
 
 
 def _postprocess(run: dict[str, Any]) -> str:
-    done = run.get("postprocess")
-    if not done or not done.get("jobs"):
+    figures = report.postprocess_per_job(run.get("postprocess"))
+    if figures is None:
         return "not measured"
-    jobs, seconds = int(done["jobs"]), float(done["seconds"])
-    s3 = sum(count for op, count in done.get("calls", {}).items() if op.startswith("s3."))
-    return f"{report._f(1000 * seconds / jobs, 'ms')} / {s3 / jobs:.2g}"
+    jobs, seconds, per_job = figures
+    s3 = sum(count for op, count in per_job.items() if op.startswith("s3."))
+    return f"{report._f(1000 * seconds / jobs, 'ms')} / {s3:.2g}"
 
 
 def _cell(value: Any, unit: str = "s") -> str:

@@ -48,12 +48,9 @@ def local_cloud_notes(n: int) -> list[str]:
         'items a call, up to 8 calls at once, before the spec goes: the "first hand-off call -> first '
         "spec sent\" row. moto's DynamoDB is one Python process here; on AWS those calls are a few "
         "milliseconds each and the table scales out.",
-        "- The status Query and every record function write go to that one moto DynamoDB process, and "
-        "the record function's workers (5 at most here, on 2 cores shared with everything else) write "
-        "one conditional UpdateItem per event: when every child ends at the same moment the SUCCEEDED "
-        'events queue behind each other ("terminal -> recorded"), which sets the array run\'s detection.',
         "- The record function's workers (5 here, the template's concurrency capped by the local cloud) "
-        "write one conditional UpdateItem per state change to the one moto DynamoDB process, on 2 cores "
+        "write one conditional UpdateItem per state change to the one moto DynamoDB process (which also "
+        "answers the plugin's status Query), on 2 cores "
         "shared with moto, Snakemake, the local Batch and the benchmark's output writer: \"terminal "
         'records written per second" above is the pace they kept. About 4 state changes per child '
         "(RUNNABLE, STARTING, RUNNING, SUCCEEDED; a later event in the same batch supersedes an earlier "
