@@ -181,6 +181,10 @@ def init_ratio_targets(table: dict[str, Any]) -> list[str]:
         )  # fmt: skip
     if not verdicts and handler:  # a results.json from before the bare counterparts
         lines.append("- **FAIL** handler init ratios: measured n/a (no bare counterparts in these results)")
+    elif not handler and table.get("real"):  # measured after every real run: never silently left out
+        lines.append(
+            "- **FAIL** handler init ratios: measured n/a (no handler init figures in these results)"
+        )
     return lines
 
 

@@ -84,7 +84,9 @@ def figures(results: list[RunResult], plan: dict) -> dict[str, Any]:
             "submit": _breakdown(submit, max(1, submit.get("records", 0))),
             "record": _breakdown(record, max(1, largest.n)),
         }
-    imports = results[-1].imports if results else {}
+    # Measured once per invocation with a real part, after its runs; a report rendered from several
+    # invocations (`--render A B`) takes them from whichever one measured them, not from the last.
+    imports = next((r.imports for r in reversed(results) if r.imports), {})
     table["imports"] = {
         k: v
         for k, v in imports.items()

@@ -160,3 +160,26 @@ def test_bare_module_creates_the_same_clients() -> None:
     assert "boto3.client('batch', config=Config(**{'retries': {'mode': 'adaptive'}}))" in source
     assert "boto3.client('dynamodb')," in source
     compile(source, "app.py", "exec")
+
+
+def test_a_report_from_several_invocations_keeps_the_init_ratios_of_the_one_that_measured_them() -> None:
+    # GIVEN a `--only 1000,real` invocation (handler init measured) rendered with a later `--only 10k`
+    # one, whose results carry no init figures
+    imports = {"submit": 0.26, "bare: submit": 0.2, "ratio: submit": 1.3, "bare clients: submit": []}
+    measured, later = _run(imports=imports), _run(n=100)
+    plan = {"simulated": [(100, 1.0), (1000, 1.0)], "real": 0}
+    # WHEN the report is made, in either order
+    for results in ([measured, later], [later, measured]):
+        text = render_markdown(figures(results, plan), results, plan, smoke=False)
+        # THEN the init target line is there, judged on the measured figures
+        assert "- **PASS** submit handler init ÷ a bare handler" in text
+
+
+def test_a_report_with_real_runs_but_no_init_figures_says_so() -> None:
+    # GIVEN a table with a real run but no handler init figures WHEN judged THEN a FAIL line says so
+    lines = init_ratio_targets({"real": {("aws-basic-batch-sls", 200): {}}, "imports": {}})
+    assert lines == [
+        "- **FAIL** handler init ratios: measured n/a (no handler init figures in these results)"
+    ]
+    # AND without a real run (a `--only 10k` report) there is nothing to judge
+    assert init_ratio_targets({"real": {}, "imports": {}}) == []
