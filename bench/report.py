@@ -234,9 +234,12 @@ def started_of(results: list[RunResult]) -> float:
     return min((float(r.probe.get("started", 0.0)) for r in results), default=0.0)
 
 
+def _started(results: list[RunResult]) -> str:
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started_of(results)))
+
+
 def invocation_of(results: list[RunResult]) -> str:
-    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started_of(results)))
-    return f"`python -m bench --only {parts_of(results)}` (first run started {started})"
+    return f"`python -m bench --only {parts_of(results)}` (first run started {_started(results)})"
 
 
 def render_markdown(
@@ -262,6 +265,8 @@ def render_markdown(
             f"{len(invocations)} invocations of the benchmark on the same machine (together the parts of "
             "`make bench`): " + ", then ".join(invocations)
         )
+    elif not smoke and started_of(results):
+        command += f" (first run started {_started(results)})"
     out += [
         f"Produced by {command}. Both plugins ran in the same run, one after the other, "
         "against the same local cloud (moto on 127.0.0.1 + this repo's Lambda workers and local Batch), "
