@@ -161,20 +161,29 @@ class RunResult:
             if job in self.terminal_at and job in self.created_at
         )
 
-    def detection_seconds(self) -> list[float]:
+    def first_to_end(self, fraction: float) -> set[str]:
+        """The ids of the first `fraction` of the jobs to reach a terminal state in Batch (at least one)."""
+        ordered = sorted(self.terminal_at, key=self.terminal_at.__getitem__)
+        return set(ordered[: max(1, int(len(ordered) * fraction))])
+
+    def detection_seconds(self, only: set[str] | None = None) -> list[float]:
         out = []
         for job_id, (noticed, _) in self.probe["noticed"].items():
+            if only is not None and job_id not in only:
+                continue
             stopped = self.terminal_at.get(job_id)
             if stopped is not None:
                 out.append(max(0.0, noticed - stopped))
         return sorted(out)
 
-    def detection_split(self) -> tuple[list[float], list[float]]:
+    def detection_split(self, only: set[str] | None = None) -> tuple[list[float], list[float]]:
         """This plugin's detection in two legs: Batch's terminal state -> the record function's write
         (events, SQS, the record function, DynamoDB: the control plane), and that write -> Snakemake
-        noticing it (the plugin's status reads)."""
+        noticing it (the plugin's status reads). `only`: these jobs' (all jobs when None)."""
         to_record, to_notice = [], []
         for job_id, (noticed, _) in self.probe["noticed"].items():
+            if only is not None and job_id not in only:
+                continue
             stopped, recorded = self.terminal_at.get(job_id), self.recorded_at.get(job_id)
             if stopped is not None and recorded is not None:
                 to_record.append(max(0.0, recorded - stopped))

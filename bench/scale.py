@@ -33,6 +33,7 @@ SUBMIT_TPS = BATCH_SUBMIT_JOB_TPS  # AWS's SubmitJob quota, as the local Batch e
 HANDOFF_RATIO, STATUS_PER_1000, DETECT_RATIO, MAKESPAN_RATIO = 0.1, 1.0, 2.0, 0.5
 FRESH_CLOUD_FROM = 1000  # scatters this large get a fresh local cloud per run
 REFERENCE_N = 1000
+EARLY_FRACTION = 0.01  # "the first 1% of jobs to end" row
 # The plugin's status grace (default 300 s, plus 1 s per 50 specs of the run queued ahead: the time
 # they take at AWS's 50 SubmitJob a second). The local cloud's submit function drains the queue slower
 # than that at 10,000 specs one by one, so both runs get more: the runs measure submission, not the grace.
@@ -125,6 +126,8 @@ def _run_figures(result: RunResult) -> dict[str, Any]:
     started = result.probe.get("started")
     detection = result.detection_seconds()
     to_record, to_notice = result.detection_split()
+    # The first 1% to end: with arrays, are they waiting behind the end burst or behind the start's?
+    early = result.first_to_end(EARLY_FRACTION)
     terminal = sorted(result.terminal_at.values())
     recorded = sorted(result.recorded_at.values())
     noticed = sorted(t for t, _ in result.probe["noticed"].values())
@@ -160,6 +163,10 @@ def _run_figures(result: RunResult) -> dict[str, Any]:
         "detect_p95": report._pct(detection, 0.95),
         "to_record": (report._pct(to_record, 0.5), report._pct(to_record, 0.95)),
         "to_notice": (report._pct(to_notice, 0.5), report._pct(to_notice, 0.95)),
+        "early": (
+            report._pct(result.detection_seconds(early), 0.5),
+            report._pct(result.detection_split(early)[0], 0.5),
+        ),
         "terminal_spread": terminal[-1] - terminal[0] if terminal else None,
         "events_per_job": record.get("records", 0) / result.n if result.n else None,
         "report_wait": result.probe.get("report_wait"),
@@ -343,6 +350,8 @@ def section(table: dict[str, Any], seconds: float | None) -> list[str]:
         ("detection median / p95", lambda r: f"{_cell(r['detect_median'])} / {_cell(r['detect_p95'])}"),
         ("terminal -> recorded, median / p95", lambda r: f"{_cell(r['to_record'][0])} / {_cell(r['to_record'][1])}"),
         ("recorded -> noticed, median / p95", lambda r: f"{_cell(r['to_notice'][0])} / {_cell(r['to_notice'][1])}"),
+        ("the first 1% of jobs to end: detection / terminal -> recorded, medians",
+         lambda r: f"{_cell(r.get('early', (None,))[0])} / {_cell(r.get('early', (None, None))[1])}"),
         ("inside Snakemake's report_job_success (its scheduler lock), total / longest", _report_wait),
         ("Snakemake's post-processing of a finished job (under that lock): time / S3 calls", _postprocess),
         ("first to last job terminal in Batch", lambda r: _cell(r["terminal_spread"])),

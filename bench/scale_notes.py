@@ -58,7 +58,14 @@ def local_cloud_notes(n: int) -> list[str]:
         '("terminal -> recorded"), the plugin asks the reconcile function about jobs with no news for '
         "300 s (each asynchronous invocation is a process of its own here, loading the machine further), "
         "and detection at 10,000 active jobs is set by that backlog and by Snakemake's post-processing "
-        "(above), not by the plugin's status reads (one Query per round). On AWS the function scales out and each write takes milliseconds.",
+        "(above), not by the plugin's status reads (one Query per round). On AWS the function scales out "
+        "and each write takes milliseconds. With arrays the backlog forms at the start, before any child "
+        "ends: the children's RUNNABLE, STARTING and RUNNING events (3 per child, 30,000 for 10,000 "
+        "children as the array starts) are queued ahead of every terminal event, so even the first children "
+        'to end wait behind them (the row "the first 1% of jobs to end"; one by one, the hand-off paces '
+        "the starts). One queue carries every state change; a queue of its own for terminal events (a "
+        "second EventBridge rule matching SUCCEEDED and FAILED) would keep them from waiting behind a "
+        "start burst, on AWS as here. Not built yet.",
         "- The local Batch ends each simulated job with a success callback (the benchmark's output writer: "
         "for an array child a GetItem of its command, then the job's output put in the local S3), 8 at a "
         'time, so children that end together reach SUCCEEDED over a while: "first to last job terminal '

@@ -46,6 +46,8 @@ def test_bench_smoke_produces_every_figure(tmp_path, capsys) -> None:
     assert (arrays["submit_jobs"], per_job["submit_jobs"]) == (1, SMOKE["scale"][0])
     assert arrays["noticed"] == arrays["in_batch"] == per_job["noticed"] == per_job["in_batch"] == scale["n"]
     assert arrays["batch_write_items"] > 0 and arrays["batch_handoff"] is not None
+    # (and the detection of the first 1% to end, which tells a start backlog from an end one)
+    assert all(side["early"][0] is not None and side["early"][1] is not None for side in (arrays, per_job))
     assert set(table["handlers"]) >= {"submit_cpu_per_job", "record_cpu_per_job"}
     assert {"submit_job", "record_state"} <= set(table["imports"]) <= set(table["import_bare"])
     # AND the cost per 1,000 jobs was counted (DynamoDB units included) and is in the printed targets
@@ -55,7 +57,8 @@ def test_bench_smoke_produces_every_figure(tmp_path, capsys) -> None:
     raw = tmp_path / "results.json"
     raw.write_text(json.dumps([asdict(r) for r in results]))
     assert main(["--render", str(raw), "--out", str(tmp_path)]) == 0
-    assert "## Targets" in (tmp_path / "RESULTS.md").read_text()
+    text = (tmp_path / "RESULTS.md").read_text()
+    assert "## Targets" in text and "(`python -m bench`) (first run started " in text
     assert (tmp_path / "results.png").stat().st_size > 0
     # AND from two invocations' results (the scatter apart), a report that names both invocations
     scale_raw, rest_raw = tmp_path / "scale.json", tmp_path / "rest.json"
@@ -71,3 +74,5 @@ def test_bench_smoke_produces_every_figure(tmp_path, capsys) -> None:
         f"`python -m bench --only {small},real` (first run started "
     ) in report
     assert re.search(r"UTC\), then `python -m bench --only 10k` \(first run started \d{4}-\d\d-\d\d ", report)
+    # (with the handler-init targets of the invocation that measured them, though it is not the last)
+    assert "handler init ÷ a bare handler with boto3" in report
