@@ -81,12 +81,13 @@ def not_run() -> list[str]:
     return [
         f"**Not in this report: the {10_000:,}-job scatter** (`python -m bench --only 10k`), so its four targets "
         "(hand-off with arrays, status calls per round, detection and makespan at 10,000 active jobs) are not "
-        "judged here. The two runs (with arrays and without) take about an hour on this machine, most of it "
-        "Snakemake's own: its storage checks of each job's output against the local S3, one job at a time. "
-        "Its last measurement (2026-12-02 08:50, python -m bench --only 10k): all 10,000 jobs in Batch 9.3 s "
+        "judged here. The two runs (with arrays and without) take about 35 minutes on this machine, most of "
+        "it Snakemake's own: its storage checks of each job's output against the local S3, one job at a time. "
+        "Its last measurement (2026-12-02 12:03, in a whole `make bench`): all 10,000 jobs in Batch 9.1 s "
         "after the first hand-off call with 1 SubmitJob (0.046x the 200 s floor of one call per job at 50 TPS; "
-        "one by one took 390 s here); 0.1 status calls per 1,000 active jobs; detection 213 s and makespan "
-        "0.98x of one by one, both set by the work after each job ends (the local record path's pace and "
-        "Snakemake's post-processing, 18-40 ms a job under its scheduler lock), not by the plugin's reads.",
+        "one by one took 405 s here); 0.1 status calls per 1,000 active jobs; detection 182 s and makespan "
+        "0.84x of one by one, both set by the work after each job starts and ends (the local record path's "
+        "pace, behind the array's start events, and Snakemake's post-processing, 15-41 ms a job under its "
+        "scheduler lock), not by the plugin's reads.",
         "",
     ]
