@@ -33,7 +33,7 @@ SUBMIT_TPS = BATCH_SUBMIT_JOB_TPS  # AWS's SubmitJob quota, as the local Batch e
 HANDOFF_RATIO, STATUS_PER_1000, DETECT_RATIO, MAKESPAN_RATIO = 0.1, 1.0, 2.0, 0.5
 FRESH_CLOUD_FROM = 1000  # scatters this large get a fresh local cloud per run
 REFERENCE_N = 1000
-EARLY_FRACTION = 0.01  # "the first 1% of jobs to end" row
+EARLY_FRACTION = 0.01  # the row "the first 1% of jobs to end"
 # The plugin's status grace (default 300 s, plus 1 s per 50 specs of the run queued ahead: the time
 # they take at AWS's 50 SubmitJob a second). The local cloud's submit function drains the queue slower
 # than that at 10,000 specs one by one, so both runs get more: the runs measure submission, not the grace.
@@ -350,8 +350,8 @@ def section(table: dict[str, Any], seconds: float | None) -> list[str]:
         ("detection median / p95", lambda r: f"{_cell(r['detect_median'])} / {_cell(r['detect_p95'])}"),
         ("terminal -> recorded, median / p95", lambda r: f"{_cell(r['to_record'][0])} / {_cell(r['to_record'][1])}"),
         ("recorded -> noticed, median / p95", lambda r: f"{_cell(r['to_notice'][0])} / {_cell(r['to_notice'][1])}"),
-        ("the first 1% of jobs to end: detection / terminal -> recorded, medians",
-         lambda r: f"{_cell(r.get('early', (None,))[0])} / {_cell(r.get('early', (None, None))[1])}"),
+        (f"the first {EARLY_FRACTION:.0%} of jobs to end: detection / terminal -> recorded, medians",
+         lambda r: f"{_cell(r['early'][0])} / {_cell(r['early'][1])}"),
         ("inside Snakemake's report_job_success (its scheduler lock), total / longest", _report_wait),
         ("Snakemake's post-processing of a finished job (under that lock): time / S3 calls", _postprocess),
         ("first to last job terminal in Batch", lambda r: _cell(r["terminal_spread"])),
