@@ -266,7 +266,7 @@ def render_markdown(
             "`make bench`): " + ", then ".join(invocations)
         )
     elif not smoke and started_of(results):
-        command += f" (first run started {_started(results)})"
+        command += f", first run started {_started(results)}"
     out += [
         f"Produced by {command}. Both plugins ran in the same run, one after the other, "
         "against the same local cloud (moto on 127.0.0.1 + this repo's Lambda workers and local Batch), "

@@ -265,7 +265,9 @@ def target_lines(table: dict[str, Any]) -> list[str]:
             f"x: {report._f(ours)} (array run) vs {report._f(reference.get('detect_median'))}. Record written -> "
             f"Snakemake told (the plugin's reads, then Snakemake's post-processing lock), median: "
             f"{report._f(arrays.get('to_notice', (None,))[0])} vs {report._f(reference.get('to_notice'))}; the "
-            "rest is the record path (see the notes below)",
+            "rest is the record path (see the notes below). The first "
+            f"{EARLY_FRACTION:.0%} of the array's jobs to end waited {report._f(arrays['early'][0])}, "
+            f"{report._f(arrays['early'][1])} of it before their record was written (the notes say why)",
         )
     )  # fmt: skip
 

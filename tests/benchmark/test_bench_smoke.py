@@ -58,7 +58,7 @@ def test_bench_smoke_produces_every_figure(tmp_path, capsys) -> None:
     raw.write_text(json.dumps([asdict(r) for r in results]))
     assert main(["--render", str(raw), "--out", str(tmp_path)]) == 0
     text = (tmp_path / "RESULTS.md").read_text()
-    assert "## Targets" in text and "(`python -m bench`) (first run started " in text
+    assert "## Targets" in text and "(`python -m bench`), first run started " in text
     assert (tmp_path / "results.png").stat().st_size > 0
     # AND from two invocations' results (the scatter apart), a report that names both invocations
     scale_raw, rest_raw = tmp_path / "scale.json", tmp_path / "rest.json"
