@@ -24,7 +24,8 @@ from localcloud.cloud import LocalCloud
 from . import scale
 from .harness import HERE, PLUGINS, OutputWriter, RunResult, run_workload
 from .imports import handler_import_seconds
-from .report import figures, invocation_of, render_markdown, render_png, started_of
+from .invocations import invocation_of, started_of
+from .report import figures, render_markdown, render_png
 
 # "scale": the N-way scatter with and without array jobs (bench/scale.py), N and seconds per job.
 FULL = {"simulated": [(100, 10.0), (1000, 30.0)], "real": 200, "scale": (10_000, 90.0)}

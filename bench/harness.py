@@ -166,11 +166,13 @@ class RunResult:
         ordered = sorted(self.terminal_at, key=self.terminal_at.__getitem__)
         return set(ordered[: max(1, int(len(ordered) * fraction))])
 
+    def _noticed(self, only: set[str] | None) -> list[tuple[str, float]]:
+        """(job id, when Snakemake was told it ended), for these jobs only (all jobs when None)."""
+        return [(j, t) for j, (t, _) in self.probe["noticed"].items() if only is None or j in only]
+
     def detection_seconds(self, only: set[str] | None = None) -> list[float]:
         out = []
-        for job_id, (noticed, _) in self.probe["noticed"].items():
-            if only is not None and job_id not in only:
-                continue
+        for job_id, noticed in self._noticed(only):
             stopped = self.terminal_at.get(job_id)
             if stopped is not None:
                 out.append(max(0.0, noticed - stopped))
@@ -181,9 +183,7 @@ class RunResult:
         (events, SQS, the record function, DynamoDB: the control plane), and that write -> Snakemake
         noticing it (the plugin's status reads). `only`: these jobs' (all jobs when None)."""
         to_record, to_notice = [], []
-        for job_id, (noticed, _) in self.probe["noticed"].items():
-            if only is not None and job_id not in only:
-                continue
+        for job_id, noticed in self._noticed(only):
             stopped, recorded = self.terminal_at.get(job_id), self.recorded_at.get(job_id)
             if stopped is not None and recorded is not None:
                 to_record.append(max(0.0, recorded - stopped))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import statistics
-import time
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +10,7 @@ from . import scale, scale_notes
 from .cost import cost_figures, cost_section, cost_target
 from .harness import COMMON_FLAGS, RETRY_ENV, RunResult
 from .imports import BARE_PREFIX, CLIENTS_PREFIX, LIBRARIES_PREFIX, RATIO_PREFIX, init_ratio_targets
+from .invocations import produced_by
 from .report_notes import NOTES
 from .verdicts import line as _line
 
@@ -222,26 +222,6 @@ def _f(value: float | None, unit: str = "s") -> str:
     return "n/a" if value is None else f"{value:.2f} {unit}".strip()
 
 
-def parts_of(results: list[RunResult]) -> str:
-    """The `--only` parts one invocation's results hold: simulated sizes, real, 10k."""
-    sizes = sorted({r.n for r in results if r.simulated and not scale.is_scale(r)})
-    real = ["real"] if any(not r.simulated for r in results) else []
-    return ",".join([*map(str, sizes), *real, *(["10k"] if any(map(scale.is_scale, results)) else [])])
-
-
-def started_of(results: list[RunResult]) -> float:
-    """When an invocation's first Snakemake run started (epoch s; its probe's start)."""
-    return min((float(r.probe.get("started", 0.0)) for r in results), default=0.0)
-
-
-def _started(results: list[RunResult]) -> str:
-    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started_of(results)))
-
-
-def invocation_of(results: list[RunResult]) -> str:
-    return f"`python -m bench --only {parts_of(results)}` (first run started {_started(results)})"
-
-
 def render_markdown(
     table: dict[str, Any],
     results: list[RunResult],
@@ -250,23 +230,11 @@ def render_markdown(
     invocations: list[str] | None = None,
 ) -> str:
     """`invocations`: when the results come from several invocations of the benchmark, each one's
-    `--only` command and start (invocation_of), in order; the report names them instead of one command."""
+    `--only` command and start (invocations.invocation_of), in order; the report names them instead of one command."""
     out = ["# Benchmark: aws-basic-batch-sls vs aws-basic-batch on the local cloud", ""]
     if smoke:
         out += ["*Smoke run (`make bench-smoke`): small sizes, figures only, not the report.*", ""]
-    parts = [str(n) for n, _ in plan["simulated"]] + (["real"] if plan.get("real") else [])
-    command = (
-        "`make bench` (`python -m bench`)"
-        if plan.get("scale")
-        else f"`python -m bench --only {','.join(parts)}`"
-    )
-    if invocations and len(invocations) > 1:
-        command = (
-            f"{len(invocations)} invocations of the benchmark on the same machine (together the parts of "
-            "`make bench`): " + ", then ".join(invocations)
-        )
-    elif not smoke and started_of(results):
-        command += f", first run started {_started(results)}"
+    command = produced_by(plan, results, smoke, invocations)
     out += [
         f"Produced by {command}. Both plugins ran in the same run, one after the other, "
         "against the same local cloud (moto on 127.0.0.1 + this repo's Lambda workers and local Batch), "

@@ -255,7 +255,7 @@ def target_lines(table: dict[str, Any]) -> list[str]:
     )  # fmt: skip
 
     reference = scale.get("reference") or {}
-    ours = arrays.get("detect_median")
+    ours, early = arrays.get("detect_median"), arrays.get("early", (None, None))
     ratio = report._ratio(ours, reference.get("detect_median"))
     lines.append(
         report._line(
@@ -266,8 +266,8 @@ def target_lines(table: dict[str, Any]) -> list[str]:
             f"Snakemake told (the plugin's reads, then Snakemake's post-processing lock), median: "
             f"{report._f(arrays.get('to_notice', (None,))[0])} vs {report._f(reference.get('to_notice'))}; the "
             "rest is the record path (see the notes below). The first "
-            f"{EARLY_FRACTION:.0%} of the array's jobs to end waited {report._f(arrays['early'][0])}, "
-            f"{report._f(arrays['early'][1])} of it before their record was written (the notes say why)",
+            f"{EARLY_FRACTION:.0%} of the array's jobs to end waited {report._f(early[0])}, "
+            f"{report._f(early[1])} of it before their record was written (the notes say why)",
         )
     )  # fmt: skip
 
