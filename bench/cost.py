@@ -65,6 +65,18 @@ def function_memory(template: Path = TEMPLATE) -> dict[str, int]:
     }
 
 
+def sqs_event_sources(template: Path = TEMPLATE) -> int:
+    """The functions' SQS event sources: each long-polls its queue on AWS, jobs or none."""
+    from localcloud.sam_template import load_template
+
+    return sum(
+        event.get("Type") == "SQS"
+        for resource in load_template(template)["Resources"].values()
+        if resource.get("Type") == "AWS::Serverless::Function"
+        for event in resource.get("Properties", {}).get("Events", {}).values()
+    )
+
+
 def success_transitions(asl: Path = STATE_MACHINE) -> int:
     """State transitions of one execution that succeeds at the first attempt: the states entered from
     StartAt to the first End."""
@@ -166,8 +178,10 @@ def run_cost(
     }
 
 
-def standing_cost_per_day(queues: int = 2) -> float:
-    """Long polls of idle event source mappings (jobs and events queues), per day, whatever the jobs."""
+def standing_cost_per_day(queues: int | None = None) -> float:
+    """Long polls of idle event source mappings (the template's, unless `queues` is given), per day,
+    whatever the jobs."""
+    queues = sqs_event_sources() if queues is None else queues
     requests = queues * IDLE_POLLERS * 86400 / LONG_POLL_SECONDS
     return requests * prices.SQS_REQUEST.usd
 
@@ -261,7 +275,7 @@ def cost_section(table: dict[str, Any]) -> list[str]:
         "- SQS receives that came back empty are not in the per-job figure "
         f"({row['empty_receives']} in that run: the local worker polls every second). On AWS each event "
         "source mapping long-polls its queue whether jobs run or not: about "
-        f"{IDLE_POLLERS} pollers x one 20 s poll each, for the jobs and events queues "
+        f"{IDLE_POLLERS} pollers x one 20 s poll each, for the {sqs_event_sources()} queues the functions read "
         f"{usd(standing_cost_per_day())} a day, "
         f"{usd(30 * standing_cost_per_day())} a month (an estimate), whatever the number of jobs.",
         "- Lambda duration is the local worker's wall time per invocation, rounded up to the millisecond; "

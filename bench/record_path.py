@@ -135,7 +135,8 @@ def main(argv: list[str] | None = None) -> None:
         if args.queries:
             time_queries(store, run_id)
         sqs = cloud.client("sqs")
-        url = next(u for u in sqs.list_queues()["QueueUrls"] if "StateEvents" in u and "DeadLetter" not in u)
+        # the record function's two queues: state events and terminal events
+        urls = [u for u in sqs.list_queues()["QueueUrls"] if "Events" in u and "DeadLetter" not in u]
         assert cloud.dynamodb is not None and cloud.dynamodb.process is not None
         workers = next(procs for name, procs in cloud.lambdas.processes.items() if "Record" in name)
         pids = {"main": os.getpid(), "dynamodb": cloud.dynamodb.process.pid}
@@ -168,7 +169,7 @@ def main(argv: list[str] | None = None) -> None:
         cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
         began = time.monotonic()
         threading.Thread(target=push, daemon=True).start()
-        while not pushed.is_set() or queue_depth(url) > 0:
+        while not pushed.is_set() or any(queue_depth(url) > 0 for url in urls):
             time.sleep(0.2)
         elapsed = time.monotonic() - began
         cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}

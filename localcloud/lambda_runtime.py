@@ -1,7 +1,7 @@
 """Runs every deployed Lambda function of the stack as worker processes (see lambda_worker).
 
-As many workers per SQS-mapped function as Lambda would run execution environments for it: the event
-source mapping's ScalingConfig.MaximumConcurrency, else the function's reserved concurrency, else 1,
+As many workers per SQS-mapped function as Lambda would run execution environments for it: the sum of
+its event source mappings' ScalingConfig.MaximumConcurrency, else the function's reserved concurrency, else 1,
 read from the local Lambda API (where the deployed template put them) and capped by `max_concurrency`
 (this machine has few cores). A function without an SQS mapping (invoked through the Invoke API) gets
 one idle worker.
@@ -50,9 +50,10 @@ def function_concurrency(lam: Any, name: str) -> int:
     ]
     if not mappings:
         return 1
+    # Lambda scales each mapping on its own: a function with two gets up to the sum of their limits.
     limits = [m["ScalingConfig"]["MaximumConcurrency"] for m in mappings if m.get("ScalingConfig")]
     if limits:
-        return max(1, min(limits))
+        return max(1, sum(limits))
     reserved = lam.get_function(FunctionName=name).get("Concurrency", {}).get("ReservedConcurrentExecutions")
     return max(1, int(reserved)) if reserved else 1
 

@@ -182,14 +182,16 @@ class _CountingStream:
         return getattr(self._stream, name)
 
 
-def _receive(sqs: Any, url: str, batch_size: int, window_s: float) -> list[dict[str, Any]]:
+def _receive(sqs: Any, url: str, batch_size: int, window_s: float, wait_s: int = 1) -> list[dict[str, Any]]:
+    """One batch from a queue: a long poll of `wait_s` for the first messages, then what the batching
+    window adds without waiting."""
     messages: list[dict[str, Any]] = []
     deadline = time.monotonic() + window_s
     while len(messages) < batch_size:
         response = sqs.receive_message(
             QueueUrl=url,
             MaxNumberOfMessages=min(10, batch_size - len(messages)),
-            WaitTimeSeconds=1 if not messages else 0,
+            WaitTimeSeconds=wait_s if not messages else 0,
             AttributeNames=["All"],
             MessageAttributeNames=["All"],
         )
@@ -228,13 +230,21 @@ def run(args: argparse.Namespace) -> None:
     stats.write()
     Path(args.ready_file).write_text("ready")
     parent = os.getppid()
+    busy = False
     while os.getppid() == parent:
         if not sources:  # invoked only through the Invoke API (localcloud.lambda_invoke): idle
             time.sleep(1)
-        for arn, url, batch_size, window, partial in sources:
-            messages = _receive(sqs, url, batch_size, window)
+        # Lambda polls each mapping on its own; one process serving several takes them in turn, and
+        # must not sit in a long poll on an empty queue while another has a backlog: it long-polls
+        # only the last mapping, and only after a round in which every queue was empty.
+        round_busy = False
+        for n, (arn, url, batch_size, window, partial) in enumerate(sources):
+            wait = 1 if n == len(sources) - 1 and not busy and not round_busy else 0
+            messages = _receive(sqs, url, batch_size, window, wait)
             if messages:
+                round_busy = True
                 invoke(handler, messages, arn, url, partial, config, sqs, args, stats)
+        busy = round_busy
 
 
 def invoke(

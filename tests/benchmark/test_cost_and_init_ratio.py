@@ -115,6 +115,13 @@ def test_coordinator_transitions_follow_the_success_path(tmp_path) -> None:
     assert set(cost.function_memory()) >= {"SubmitFunction", "RecordFunction"}
 
 
+def test_the_standing_cost_counts_every_sqs_event_source_of_the_template(template) -> None:
+    mappings = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::EventSourceMapping"]
+
+    assert cost.sqs_event_sources() == len(mappings) == 3  # jobs, state events, terminal events
+    assert cost.standing_cost_per_day() == pytest.approx(1.5 * cost.standing_cost_per_day(queues=2))
+
+
 def test_dynamodb_units_follow_item_sizes_and_index_changes() -> None:
     # writes: per started KB; reads: per started 4 KB, half when eventually consistent
     assert [write_units(s) for s in (1, 1024, 1025)] == [1, 1, 2]

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sls_contract.job_record import JOB_ID_ENV, RUN_ID_ENV
+from sls_contract.job_record import JOB_ID_ENV, RUN_ID_ENV, TABLE_ENV
 
 EVENTS_DIR = Path(__file__).resolve().parent.parent / "events"
 STATE_EVENTS_QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:aws-basic-batch-sls-StateEventsQueue"
@@ -19,15 +19,16 @@ def load_event(name: str) -> dict[str, Any]:
     return json.loads((EVENTS_DIR / f"{name}.json").read_text(encoding="utf-8"))
 
 
-def state_change(name: str, run_id: str, job_id: str, **detail: Any) -> dict[str, Any]:
-    """A sample "Batch Job State Change" event re-addressed to our (run_id, job_id)."""
+def state_change(
+    name: str, run_id: str, job_id: str, table: str | None = None, **detail: Any
+) -> dict[str, Any]:
+    """A sample "Batch Job State Change" event re-addressed to our (run_id, job_id), and to `table`'s
+    stack when given."""
     event = copy.deepcopy(load_event(name))
     environment = event["detail"]["container"]["environment"]
+    addressed = {RUN_ID_ENV: run_id, JOB_ID_ENV: job_id, **({TABLE_ENV: table} if table else {})}
     for entry in environment:
-        if entry["name"] == RUN_ID_ENV:
-            entry["value"] = run_id
-        if entry["name"] == JOB_ID_ENV:
-            entry["value"] = job_id
+        entry["value"] = addressed.get(entry["name"], entry["value"])
     event["detail"].update(detail)
     return event
 

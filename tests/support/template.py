@@ -8,7 +8,11 @@ from typing import Any
 FUNCTIONS = {"SubmitFunction": "submit_job", "RecordFunction": "record_state"}
 
 
-QUEUE_OF_FUNCTION = {"SubmitFunction": "JobsQueue", "RecordFunction": "StateEventsQueue"}
+# The queues each SQS-triggered function reads: job states other than a job's end, and its end, apart.
+QUEUES_OF_FUNCTION = {
+    "SubmitFunction": ("JobsQueue",),
+    "RecordFunction": ("StateEventsQueue", "TerminalEventsQueue"),
+}
 
 
 ALL_FUNCTIONS = {

@@ -21,7 +21,7 @@ from tests.support.handlers import REPO_ROOT
 HANDLERS = sorted((REPO_ROOT / "functions").glob("*/app.py"))
 
 
-QUEUES_WITH_AGE_ALARMS = ("JobsQueue", "StateEventsQueue")
+QUEUES_WITH_AGE_ALARMS = ("JobsQueue", "StateEventsQueue", "TerminalEventsQueue")
 
 
 STACK = {"Ref": "AWS::StackName"}
@@ -242,7 +242,7 @@ def test_every_alarm_notifies_the_topic_only_when_one_is_given(template: dict[st
     when_given = {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}
 
     assert template["Parameters"]["AlarmTopicArn"]["Default"] == ""
-    assert len(alarms(template)) == 19
+    assert len(alarms(template)) == 20
     for logical_id, props in alarms(template).items():
         assert props["AlarmActions"] == props["OKActions"] == when_given, logical_id
         assert props["TreatMissingData"] == "notBreaching", logical_id

@@ -3,6 +3,7 @@ buckets."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -11,12 +12,14 @@ import pytest
 
 from sls_contract import events, job_record, run_record, stack_outputs
 from sls_contract.settings import FunctionSettings
+from sls_contract.status import TERMINAL, JobStatus
 from tests.support.cloud import function_environment, parameter_default, properties, resource
+from tests.support.events import state_change
 from tests.support.handlers import REPO_ROOT
 from tests.support.template import (
     ALL_FUNCTIONS,
     FUNCTIONS,
-    QUEUE_OF_FUNCTION,
+    QUEUES_OF_FUNCTION,
 )
 
 # --- the jobs table ---
@@ -130,9 +133,8 @@ def test_the_table_name_setting_is_the_stacks_table(template: dict[str, Any]) ->
 @pytest.mark.parametrize("function", FUNCTIONS)
 def test_queue_visibility_is_at_least_six_function_timeouts(template: dict[str, Any], function: str) -> None:
     timeout = properties(template, function)["Timeout"]
-    visibility = properties(template, QUEUE_OF_FUNCTION[function])["VisibilityTimeout"]
-
-    assert visibility >= 6 * timeout
+    for queue in QUEUES_OF_FUNCTION[function]:
+        assert properties(template, queue)["VisibilityTimeout"] >= 6 * timeout
 
 
 def test_redrive_count_and_the_submit_functions_last_receive_are_one_parameter(
@@ -164,20 +166,76 @@ def test_event_sources_report_partial_batch_failures(template: dict[str, Any], f
         and res["Properties"]["FunctionName"] == {"Ref": function}
     ]
 
-    assert len(mappings) == 1
-    assert mappings[0]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    assert mappings[0]["EventSourceArn"] == {"Fn::GetAtt": [QUEUE_OF_FUNCTION[function], "Arn"]}
-    # bounded scaling, set by a stack parameter (the local cloud runs that many workers, up to its cap)
-    limit = mappings[0]["ScalingConfig"]["MaximumConcurrency"]
-    assert set(limit) == {"Ref"} and 2 <= parameter_default(template, limit) <= 1000
+    assert [m["EventSourceArn"] for m in mappings] == [
+        {"Fn::GetAtt": [queue, "Arn"]} for queue in QUEUES_OF_FUNCTION[function]
+    ]
+    for mapping in mappings:
+        assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        # bounded scaling, set by a stack parameter (the local cloud runs that many workers, up to its cap)
+        limit = mapping["ScalingConfig"]["MaximumConcurrency"]
+        assert set(limit) == {"Ref"} and 2 <= parameter_default(template, limit) <= 1000
 
 
-def test_the_state_change_rule_matches_the_contracts_event(template: dict[str, Any]) -> None:
-    rule = properties(template, "BatchStateChangeRule")
+def test_the_record_functions_two_queues_share_settings_and_dead_letter_queue(
+    template: dict[str, Any],
+) -> None:
+    state, terminal = (properties(template, q) for q in QUEUES_OF_FUNCTION["RecordFunction"])
+
+    assert state == terminal
+    assert terminal["RedrivePolicy"]["deadLetterTargetArn"] == {
+        "Fn::GetAtt": ["StateEventsDeadLetterQueue", "Arn"]
+    }
+
+
+STATE_RULES = {"BatchStateChangeRule": "StateEventsQueue", "BatchTerminalStateRule": "TerminalEventsQueue"}
+
+
+@pytest.mark.parametrize(("rule_id", "queue"), STATE_RULES.items())
+def test_the_state_change_rules_match_the_contracts_event(
+    template: dict[str, Any], rule_id: str, queue: str
+) -> None:
+    rule = properties(template, rule_id)
 
     assert rule["EventPattern"]["source"] == [events.SOURCE]
     assert rule["EventPattern"]["detail-type"] == [events.DETAIL_TYPE]
-    assert rule["Targets"] == [{"Id": "StateEventsQueue", "Arn": {"Fn::GetAtt": ["StateEventsQueue", "Arn"]}}]
+    assert rule["Targets"] == [{"Id": queue, "Arn": {"Fn::GetAtt": [queue, "Arn"]}}]
+    assert (
+        rule["EventPattern"]["detail"]["jobQueue"]
+        == (properties(template, "BatchStateChangeRule")["EventPattern"]["detail"]["jobQueue"])
+    )
+
+
+def test_every_state_change_reaches_one_queue_and_a_jobs_end_its_own(
+    template: dict[str, Any], aws: None
+) -> None:
+    """The two rules' patterns, as written in the template, through EventBridge's matching (moto's):
+    every status Batch emits lands on exactly one queue, and SUCCEEDED/FAILED on the terminal one."""
+    job_queue = "arn:aws:batch:us-east-1:123456789012:job-queue/q"
+    eventbridge, sqs = boto3.client("events"), boto3.client("sqs")
+    urls = {}
+    for rule_id, queue in STATE_RULES.items():
+        url = urls[queue] = sqs.create_queue(QueueName=queue)["QueueUrl"]
+        pattern = properties(template, rule_id)["EventPattern"]
+        pattern = {**pattern, "detail": {**pattern["detail"], "jobQueue": [job_queue]}}
+        eventbridge.put_rule(Name=rule_id, EventPattern=json.dumps(pattern))
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        eventbridge.put_targets(Rule=rule_id, Targets=[{"Id": queue, "Arn": arn}])
+    batch_statuses = [s for s in JobStatus if s is not JobStatus.SUBMITTING]
+    for status in batch_statuses:
+        event = state_change("batch_job_succeeded", "run", f"job-{status}", status=status, jobQueue=job_queue)
+        entry = {
+            "Source": event["source"],
+            "DetailType": event["detail-type"],
+            "Detail": json.dumps(event["detail"]),
+        }
+        assert eventbridge.put_events(Entries=[entry])["FailedEntryCount"] == 0
+
+    def arrived(queue: str) -> list[str]:
+        messages = sqs.receive_message(QueueUrl=urls[queue], MaxNumberOfMessages=10)["Messages"]
+        return sorted(json.loads(m["Body"])["detail"]["status"] for m in messages)
+
+    assert arrived("TerminalEventsQueue") == sorted(TERMINAL)
+    assert arrived("StateEventsQueue") == sorted(s for s in batch_statuses if s not in TERMINAL)
 
 
 # --- buckets ---
