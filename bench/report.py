@@ -62,6 +62,8 @@ def figures(results: list[RunResult], plan: dict) -> dict[str, Any]:
             "job_median": _pct(r.job_seconds(), 0.5),  # RUNNING -> terminal in Batch
             "report_wait": r.probe.get("report_wait"),  # inside Snakemake's report_job_success/error
             "postprocess": r.probe.get("postprocess"),  # Snakemake's JobScheduler._finish_jobs
+            # jobs reaching a terminal state in Batch per second, first to last
+            "end_rate": scale.rate(sorted(r.terminal_at.values())),
         }
         to_record, to_notice = r.detection_split()
         if to_record:
@@ -143,6 +145,24 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None or b == 0 else a / b
 
 
+def _pace(row: dict[str, Any]) -> str:
+    """Whether Snakemake's post-processing kept pace with the jobs ending in Batch (a run's row)."""
+    figures = postprocess_per_job(row.get("postprocess"))
+    end_rate = row.get("end_rate")
+    if figures is None or not end_rate or not figures[1]:
+        return ""
+    done_rate = figures[0] / figures[1]
+    verdict = (
+        "slower than they ended, so each job waited for those before it"
+        if done_rate < end_rate
+        else "keeping pace with them"
+    )
+    return (
+        f". This plugin's jobs ended in Batch at {end_rate:.1f} a second (first to last) and Snakemake "
+        f"post-processed {done_rate:.1f} jobs a second: {verdict}"
+    )
+
+
 def targets(table: dict[str, Any]) -> list[str]:
     sim = table["simulated"]
     sizes = sorted({n for _, n in sim})
@@ -172,6 +192,7 @@ def targets(table: dict[str, Any]) -> list[str]:
             f"and {_f(waits[1]['max'])} for aws-basic-batch, which learns of them a round of DescribeJobs "
             "calls later, while Snakemake post-processes"
         )
+    legs += _pace(ours)
     lines.append(_line(f"median detection at {n} active jobs, aws-basic-batch ÷ ours (target ≥ 20x)",
                        detect, detect is not None and detect >= 20, "x faster" + legs))  # fmt: skip
     handoff = _ratio(theirs.get("handoff"), ours.get("handoff"))

@@ -114,7 +114,7 @@ def _busy_rounds(result: RunResult) -> dict[str, Any]:
     }
 
 
-def _rate(times: list[float]) -> float | None:
+def rate(times: list[float]) -> float | None:
     """Events per second from the first to the last of these sorted times."""
     return (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 and times[-1] > times[0] else None
 
@@ -171,9 +171,9 @@ def _run_figures(result: RunResult) -> dict[str, Any]:
         "events_per_job": record.get("records", 0) / result.n if result.n else None,
         "report_wait": result.probe.get("report_wait"),
         "postprocess": result.probe.get("postprocess"),
-        "noticed_rate": _rate(noticed),
+        "noticed_rate": rate(noticed),
         # terminal records written per second, first to last (the record path's pace when all end together)
-        "recorded_rate": _rate(recorded),
+        "recorded_rate": rate(recorded),
     }
 
 
