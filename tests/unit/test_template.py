@@ -205,6 +205,20 @@ def test_the_state_change_rules_match_the_contracts_event(
     )
 
 
+def test_each_state_events_queue_takes_messages_only_from_its_own_rule(template: dict[str, Any]) -> None:
+    policy = properties(template, "StateEventsQueuePolicy")
+    statements = policy["PolicyDocument"]["Statement"]
+
+    assert policy["Queues"] == [{"Ref": queue} for queue in STATE_RULES.values()]
+    assert {
+        (s["Resource"]["Fn::GetAtt"][0], s["Condition"]["ArnEquals"]["aws:SourceArn"]["Fn::GetAtt"][0])
+        for s in statements
+    } == {(queue, rule) for rule, queue in STATE_RULES.items()}
+    for statement in statements:
+        assert statement["Effect"] == "Allow" and statement["Action"] == "sqs:SendMessage"
+        assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+
+
 def test_every_state_change_reaches_one_queue_and_a_jobs_end_its_own(
     template: dict[str, Any], aws: None
 ) -> None:
