@@ -11,6 +11,7 @@ from .cost import cost_figures, cost_section, cost_target
 from .harness import COMMON_FLAGS, RETRY_ENV, RunResult
 from .imports import BARE_PREFIX, CLIENTS_PREFIX, LIBRARIES_PREFIX, RATIO_PREFIX, init_ratio_targets
 from .invocations import produced_by
+from .postprocess import pace, postprocess_text
 from .report_notes import NOTES
 from .verdicts import line as _line
 
@@ -145,24 +146,6 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None or b == 0 else a / b
 
 
-def _pace(row: dict[str, Any]) -> str:
-    """Whether Snakemake's post-processing kept pace with the jobs ending in Batch (a run's row)."""
-    figures = postprocess_per_job(row.get("postprocess"))
-    end_rate = row.get("end_rate")
-    if figures is None or not end_rate or not figures[1]:
-        return ""
-    done_rate = figures[0] / figures[1]
-    verdict = (
-        "slower than they ended, so each job waited for those before it"
-        if done_rate < end_rate
-        else "keeping pace with them"
-    )
-    return (
-        f". This plugin's jobs ended in Batch at {end_rate:.1f} a second (first to last) and Snakemake "
-        f"post-processed {done_rate:.1f} jobs a second: {verdict}"
-    )
-
-
 def targets(table: dict[str, Any]) -> list[str]:
     sim = table["simulated"]
     sizes = sorted({n for _, n in sim})
@@ -192,7 +175,7 @@ def targets(table: dict[str, Any]) -> list[str]:
             f"and {_f(waits[1]['max'])} for aws-basic-batch, which learns of them a round of DescribeJobs "
             "calls later, while Snakemake post-processes"
         )
-    legs += _pace(ours)
+    legs += pace(ours)
     lines.append(_line(f"median detection at {n} active jobs, aws-basic-batch ÷ ours (target ≥ 20x)",
                        detect, detect is not None and detect >= 20, "x faster" + legs))  # fmt: skip
     handoff = _ratio(theirs.get("handoff"), ours.get("handoff"))
@@ -350,29 +333,6 @@ def render_markdown(
                 )
         out.append("")
     return "\n".join(out)
-
-
-def postprocess_per_job(done: dict[str, Any] | None) -> tuple[int, float, dict[str, float]] | None:
-    """The probe's `postprocess`: jobs, seconds in all and API calls per job by operation (None: none)."""
-    jobs = int(done.get("jobs", 0)) if done else 0
-    if not done or not jobs:
-        return None
-    calls = done.get("calls", {})
-    return jobs, float(done.get("seconds", 0.0)), {op: calls[op] / jobs for op in sorted(calls)}
-
-
-def postprocess_text(done: dict[str, Any]) -> str:
-    """Snakemake's post-processing of finished jobs, in words."""
-    figures = postprocess_per_job(done)
-    if figures is None:
-        return "no job post-processed"
-    jobs, seconds, per_job = figures
-    calls = ", ".join(f"{op} {count:.2g}" for op, count in per_job.items()) or "none"
-    rate = f"{jobs / seconds:.1f} jobs/s" if seconds else "n/a"
-    return (
-        f"{jobs:,} jobs in {seconds:.1f} s ({1000 * seconds / jobs:.0f} ms a job, {rate}), on Snakemake's "
-        f"main thread holding its scheduler lock; API calls per job meanwhile: {calls}"
-    )
 
 
 def render_png(table: dict[str, Any], path: Path) -> None:

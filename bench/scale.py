@@ -25,6 +25,7 @@ from sls_contract.limits import BATCH_SUBMIT_JOB_TPS
 
 from . import report
 from .harness import HANDOFF_OPS, RunResult, run_workload
+from .postprocess import postprocess_per_job
 from .scale_notes import MAKESPAN_NOTE, local_cloud_notes
 
 PREFIX = "scale"  # run ids of these runs start with it (how a results.json tells them apart)
@@ -290,7 +291,7 @@ def _report_wait(run: dict[str, Any]) -> str:
 
 
 def _postprocess(run: dict[str, Any]) -> str:
-    figures = report.postprocess_per_job(run.get("postprocess"))
+    figures = postprocess_per_job(run.get("postprocess"))
     if figures is None:
         return "not measured"
     jobs, seconds, per_job = figures

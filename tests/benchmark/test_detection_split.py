@@ -33,17 +33,18 @@ def test_detection_and_its_legs_for_some_jobs_only() -> None:
 
 
 def test_the_detection_line_says_whether_snakemakes_post_processing_kept_pace() -> None:
-    from bench import report, scale
+    from bench import scale
+    from bench.postprocess import pace
 
     # GIVEN 200 jobs ending one a second (the hand-made run) WHEN Snakemake post-processed them at
     # 2 a second (keeps pace) or at 0.5 a second (falls behind)
     run = _run()
     row = {"end_rate": scale.rate(sorted(run.terminal_at.values()))}
     assert round(row["end_rate"], 3) == 1.0
-    keeps = report._pace({**row, "postprocess": {"jobs": 200, "seconds": 100.0, "calls": {}}})
-    behind = report._pace({**row, "postprocess": {"jobs": 200, "seconds": 400.0, "calls": {}}})
+    keeps = pace({**row, "postprocess": {"jobs": 200, "seconds": 100.0, "calls": {}}})
+    behind = pace({**row, "postprocess": {"jobs": 200, "seconds": 400.0, "calls": {}}})
     # THEN the line gives both rates and its verdict
     assert "ended in Batch at 1.0 a second" in keeps and "post-processed 2.0 jobs a second" in keeps
     assert "keeping pace" in keeps
     assert "post-processed 0.5 jobs a second" in behind and "each job waited for those before it" in behind
-    assert report._pace({**row, "postprocess": None}) == ""
+    assert pace({**row, "postprocess": None}) == ""

@@ -9,23 +9,14 @@ workers (both event source mappings) and the jobs table.
 
 from __future__ import annotations
 
-import json
 import uuid
 
 from sls_contract import stack_outputs
 from sls_contract.job_store import JobStore
-from tests.support.events import state_change
+from tests.support.events import put_events_entry, state_change
 from tests.support.polling import wait_until
 
 BACKLOG = 3000
-
-
-def _entry(event: dict) -> dict:
-    return {
-        "Source": event["source"],
-        "DetailType": event["detail-type"],
-        "Detail": json.dumps(event["detail"]),
-    }
 
 
 def test_a_jobs_end_is_recorded_while_a_start_burst_still_waits(driver):
@@ -37,14 +28,16 @@ def test_a_jobs_end_is_recorded_while_a_start_burst_still_waits(driver):
     run_id = f"lanes-{uuid.uuid4().hex[:8]}"
     # GIVEN a start burst: BACKLOG RUNNING events of this stack's jobs, through the deployed rules
     burst = [
-        _entry(state_change("batch_job_running", run_id, f"job-started-{n:05d}", table=table, jobQueue=queue))
+        put_events_entry(
+            state_change("batch_job_running", run_id, f"job-started-{n:05d}", table=table, jobQueue=queue)
+        )
         for n in range(BACKLOG)
     ]
     for start in range(0, len(burst), 10):
         assert eventbridge.put_events(Entries=burst[start : start + 10])["FailedEntryCount"] == 0
     # WHEN a job ends after the burst
     end = state_change("batch_job_succeeded", run_id, "job-that-ended", table=table, jobQueue=queue)
-    assert eventbridge.put_events(Entries=[_entry(end)])["FailedEntryCount"] == 0
+    assert eventbridge.put_events(Entries=[put_events_entry(end)])["FailedEntryCount"] == 0
     store = JobStore(cloud.client("dynamodb"), table)
     # THEN its record says SUCCEEDED while state changes sent before it still wait to be recorded
     wait_until(

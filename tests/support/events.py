@@ -33,6 +33,15 @@ def state_change(
     return event
 
 
+def put_events_entry(event: dict[str, Any]) -> dict[str, Any]:
+    """An event as EventBridge's PutEvents takes it (as the local Batch puts its state changes)."""
+    return {
+        "Source": event["source"],
+        "DetailType": event["detail-type"],
+        "Detail": json.dumps(event["detail"]),
+    }
+
+
 def sqs_record(body: str, message_id: str, receive_count: int = 1, source_arn: str = JOBS_QUEUE_ARN) -> dict:
     """One SQS record as Lambda's SQS event source delivers it."""
     template = load_event("sqs_submit_job")["Records"][0]

@@ -14,7 +14,7 @@ from sls_contract import events, job_record, run_record, stack_outputs
 from sls_contract.settings import FunctionSettings
 from sls_contract.status import TERMINAL, JobStatus
 from tests.support.cloud import function_environment, parameter_default, properties, resource
-from tests.support.events import state_change
+from tests.support.events import put_events_entry, state_change
 from tests.support.handlers import REPO_ROOT
 from tests.support.template import (
     ALL_FUNCTIONS,
@@ -237,12 +237,7 @@ def test_every_state_change_reaches_one_queue_and_a_jobs_end_its_own(
     batch_statuses = [s for s in JobStatus if s is not JobStatus.SUBMITTING]
     for status in batch_statuses:
         event = state_change("batch_job_succeeded", "run", f"job-{status}", status=status, jobQueue=job_queue)
-        entry = {
-            "Source": event["source"],
-            "DetailType": event["detail-type"],
-            "Detail": json.dumps(event["detail"]),
-        }
-        assert eventbridge.put_events(Entries=[entry])["FailedEntryCount"] == 0
+        assert eventbridge.put_events(Entries=[put_events_entry(event)])["FailedEntryCount"] == 0
 
     def arrived(queue: str) -> list[str]:
         messages = sqs.receive_message(QueueUrl=urls[queue], MaxNumberOfMessages=10)["Messages"]
