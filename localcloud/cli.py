@@ -23,6 +23,7 @@ from .batch import BatchRuntimeConfig
 from .cloud import DATA_BUCKET, LocalCloud
 from .deploy import REPO_ROOT
 from .endpoint import REGION
+from .interrupt import interruptible
 from .report import jobs_table, run_records
 
 # Wide enough for full Batch job ids when output goes to a file or CI log rather than a terminal.
@@ -54,7 +55,7 @@ def _start(args: argparse.Namespace, image_dir: Path | None = None) -> LocalClou
 
 def _run_to_end(command: list[str], cwd: Path, env: dict[str, str]) -> int:
     """Run a child; if we are stopped first (Ctrl-C, SIGTERM), stop it too and wait for it."""
-    child = subprocess.Popen(command, cwd=cwd, env=env)
+    child = subprocess.Popen(interruptible(command), cwd=cwd, env=env)
     try:
         return child.wait()
     finally:

@@ -12,7 +12,7 @@ from sls_contract import stack_outputs
 
 from ..harness import run_workload
 from .batch_side import BatchJob, batch_jobs
-from .cloud import chaos_cloud
+from .cloud import chaos_cloud, until_struck
 from .outcome import Outcome
 from .workloads import OURS, _drop_timing, _submit_deliveries
 
@@ -31,12 +31,18 @@ def _dropped(config: BatchRuntimeConfig, job: BatchJob) -> bool:
 
 
 def array_faults(n: int, workdir: Path) -> Outcome:
+    return until_struck(lambda seed: _array_faults(n, workdir, seed))
+
+
+def _array_faults(n: int, workdir: Path, seed: int) -> tuple[Outcome, bool]:
     # Each child runs half a sweep period, as in dropped_events at full size (its smoke jobs run a quarter,
     # which leaves the few seconds between Batch's RUNNING and the plugin seeing it no room).
     sweep = _drop_timing(n)[0]
     job_seconds = sweep / 2
     env = {"SNAKEMAKE_AWS_BASIC_BATCH_SLS_RECONCILE_AFTER_SECONDS": str(sweep)}
-    with chaos_cloud(job_seconds, cloud={"jobs_queue_deliveries": 3}, event_drop_rate=0.1) as cloud:
+    with chaos_cloud(
+        job_seconds, cloud={"jobs_queue_deliveries": 3}, seed=seed, event_drop_rate=0.1
+    ) as cloud:
         result = run_workload(
             cloud, OURS, n, workdir, simulated=True, prefix="chaos-array", extra_env=env,
             array_min_size=ARRAY_MIN_SIZE,
@@ -85,7 +91,7 @@ def array_faults(n: int, workdir: Path) -> Outcome:
         and longest <= sweep
         and deliveries >= 3
     )
-    return Outcome(
+    outcome = Outcome(
         name="array job: 10% of events dropped, every message delivered 3 times",
         fault=f"the {n:,} jobs sent as one array job (array min size {ARRAY_MIN_SIZE}); each Batch "
         "state-change event dropped with probability 0.1 (seeded) and each jobs-queue message handled 3 "
@@ -99,3 +105,4 @@ def array_faults(n: int, workdir: Path) -> Outcome:
         f"{len(noticed):,} of {n:,} jobs noticed; Snakemake exit {result.returncode}",
         figures=figures,
     )
+    return outcome, len(affected) > 0

@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 from localcloud.batch.faults import plan_event
 from localcloud.cloud import LocalCloud
+from localcloud.interrupt import interruptible
 from sls_contract import stack_outputs
 from sls_contract.job_record import ISO_FORMAT, RUN_CONTROL_JOB_ID, item_key
 
 from ..harness import RunResult, prepare_fanout, run_workload, wait_for_lambdas_idle
 from .batch_side import batch_jobs, jobs_per_spec, wait_settled
-from .cloud import chaos_cloud
+from .cloud import chaos_cloud, until_struck
 from .outcome import Outcome
 
 if TYPE_CHECKING:
@@ -110,9 +111,13 @@ def throttled_submit(n: int, workdir: Path) -> Outcome:
 
 
 def dropped_events(n: int, workdir: Path) -> Outcome:
+    return until_struck(lambda seed: _dropped_events(n, workdir, seed))
+
+
+def _dropped_events(n: int, workdir: Path, seed: int) -> tuple[Outcome, bool]:
     sweep, job_seconds = _drop_timing(n)
     env = {"SNAKEMAKE_AWS_BASIC_BATCH_SLS_RECONCILE_AFTER_SECONDS": str(sweep)}
-    with chaos_cloud(job_seconds, event_drop_rate=0.1) as cloud:
+    with chaos_cloud(job_seconds, seed=seed, event_drop_rate=0.1) as cloud:
         result = run_workload(cloud, OURS, n, workdir, simulated=True, prefix="chaos-drop", extra_env=env)
         jobs = batch_jobs(cloud, result.run_id)
         config = cloud.batch.config
@@ -143,7 +148,7 @@ def dropped_events(n: int, workdir: Path) -> Outcome:
         and len(affected_waits) == len(affected)
         and longest <= sweep
     )
-    return Outcome(
+    outcome = Outcome(
         name="10% of state-change events dropped",
         fault="each Batch state-change event dropped with probability 0.1 (seeded)",
         target=f"every affected job resolved by the reconcile path, none waiting more than one sweep period "
@@ -153,6 +158,7 @@ def dropped_events(n: int, workdir: Path) -> Outcome:
         f"longest {longest:.1f} s after Batch finished them; Snakemake exit {result.returncode}",
         figures=figures,
     )
+    return outcome, len(affected) > 0
 
 
 def ctrl_c(n: int, workdir: Path) -> Outcome:
@@ -161,7 +167,11 @@ def ctrl_c(n: int, workdir: Path) -> Outcome:
         wait_for_lambdas_idle(cloud)
         with open(fanout.rundir / "snakemake.log", "w") as log:
             proc = subprocess.Popen(
-                fanout.command, cwd=fanout.rundir, env=fanout.env, stdout=log, stderr=subprocess.STDOUT
+                interruptible(fanout.command),
+                cwd=fanout.rundir,
+                env=fanout.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
             deadline = time.monotonic() + 600
             while len(batch_jobs(cloud, fanout.run_id)) < n // 2 and proc.poll() is None:

@@ -15,6 +15,7 @@ import pytest
 
 from localcloud.batch import BatchRuntimeConfig
 from localcloud.cloud import DATA_BUCKET, LocalCloud
+from localcloud.interrupt import interruptible
 from localcloud.report import run_records
 from sls_contract import stack_outputs
 from sls_contract.job_record import JobRecord
@@ -66,7 +67,7 @@ class Driver:
     ) -> tuple[str, subprocess.Popen]:
         run_id = f"e2e-{uuid.uuid4().hex[:8]}"
         process = subprocess.Popen(
-            self.command(snakefile, run_id, *extra),
+            interruptible(self.command(snakefile, run_id, *extra)),
             cwd=self.workflows, env=self.env(env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )  # fmt: skip
         return run_id, process
