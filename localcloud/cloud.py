@@ -66,7 +66,11 @@ class LocalCloud:
         self.retry_delay = retry_delay
         self.endpoint = MotoEndpoint(port)
         # DynamoDB in a moto process of its own (see dynamodb_server): for load, as in the benchmark.
-        self.dynamodb = DynamoDBServer(self.workdir / "dynamodb-server.log") if dynamodb_process else None
+        self.dynamodb = (
+            DynamoDBServer(self.workdir / "dynamodb-server.log", other_port=self.endpoint.port)
+            if dynamodb_process
+            else None
+        )
         self._saved_env: dict[str, str | None] = {}
         self._deployment: Deployment | None = None
         self._lambdas: LambdaRuntime | None = None

@@ -27,8 +27,8 @@ _START_TIMEOUT_SECONDS = 60.0
 
 
 class DynamoDBServer:
-    def __init__(self, log_path: Path) -> None:
-        self.port = free_port()
+    def __init__(self, log_path: Path, other_port: int | None = None) -> None:
+        self.port = free_port(taken=other_port)
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         self.process: subprocess.Popen | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,7 +31,25 @@ from tests.support.cloud import (  # noqa: E402
 )
 from tests.support.handlers import load_handler, unload_handler  # noqa: E402
 
+# The caller's AWS settings that would point boto3, here or in a child process, at a profile, endpoint or
+# credential source other than moto's (a developer's shell, a CI runner with a role). Removed for the session.
+_CALLER_AWS_SETTINGS = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN")
+_CALLER_AWS_PREFIXES = ("AWS_ENDPOINT_URL_", "AWS_CONTAINER_")
+
 JOBS_TABLE = "test-jobs-table"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_caller_aws_settings() -> Iterator[None]:
+    removed = {
+        name: os.environ.pop(name)
+        for name in list(os.environ)
+        if name in _CALLER_AWS_SETTINGS or name.startswith(_CALLER_AWS_PREFIXES)
+    }
+    yield
+    os.environ.update(removed)
+
+
 STACK_NAME = "test-stack"
 DERIVED_PREFIX = f"{STACK_NAME}-derived"
 

@@ -35,10 +35,7 @@ def array_faults(n: int, workdir: Path) -> Outcome:
 
 
 def _array_faults(n: int, workdir: Path, seed: int) -> tuple[Outcome, bool]:
-    # Each child runs half a sweep period, as in dropped_events at full size (its smoke jobs run a quarter,
-    # which leaves the few seconds between Batch's RUNNING and the plugin seeing it no room).
-    sweep = _drop_timing(n)[0]
-    job_seconds = sweep / 2
+    sweep, job_seconds = _drop_timing(n)  # each child runs half a sweep period, as in dropped_events
     env = {"SNAKEMAKE_AWS_BASIC_BATCH_SLS_RECONCILE_AFTER_SECONDS": str(sweep)}
     with chaos_cloud(
         job_seconds, cloud={"jobs_queue_deliveries": 3}, seed=seed, event_drop_rate=0.1

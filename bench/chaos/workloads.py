@@ -29,8 +29,10 @@ OURS = "aws-basic-batch-sls"
 
 def _drop_timing(n: int) -> tuple[int, float]:
     """(reconcile after: the plugin's "no news for this long: ask the reconcile function", how long each
-    job runs): at scale the benchmark's 30 s jobs; the smoke run keeps the same shape, shorter."""
-    return (60, 30.0) if n >= 500 else (20, 5.0)
+    job runs): at scale the benchmark's 30 s jobs; the smoke run keeps the same shape, shorter. A job whose
+    final event is lost is noticed about (reconcile after - job time) + a status round + the reconcile call
+    after it ended, so each job runs half the period: the other half is the target's headroom."""
+    return (60, 30.0) if n >= 500 else (20, 10.0)
 
 
 def _submit_deliveries(cloud: LocalCloud, result: RunResult) -> int:
@@ -202,7 +204,9 @@ def ctrl_c(n: int, workdir: Path) -> Outcome:
         "time until no job active": f"{settle:.1f} s after Snakemake exited",
         "Snakemake exit": returncode,
     }
-    passed = marked_at is not None and at_interrupt < n and not active and not after_exit and not ran_on
+    # A job created after Snakemake exited (its SubmitJob in flight at the cancel) is within the target as
+    # long as it never ran: the submit function's re-check terminates it, which `ran_on`/`active` check.
+    passed = marked_at is not None and at_interrupt < n and not active and not ran_on
     return Outcome(
         name="Ctrl-C at 50% progress",
         fault=f"SIGINT to Snakemake once half of the {n:,} jobs were in Batch (jobs run 30 s each)",

@@ -109,7 +109,9 @@ class Driver:
 
 def _cloud(workflows: Path, **knobs: object) -> Iterator[Driver]:
     # A stock image: jobs get the workflow only through Snakemake's source deployment (job_deploy_sources).
-    batch = BatchRuntimeConfig(time_scale=0.05, **knobs.pop("batch", {}))
+    # Attempt timeouts at a fifth: timeout.smk's 60 s rule is killed after 12 s, while a rule's 300 s (demo's
+    # count, features.smk's runtime=5) still leaves 60 s for a job that starts Snakemake twice on 2 busy cores.
+    batch = BatchRuntimeConfig(time_scale=0.2, **knobs.pop("batch", {}))
     with LocalCloud(batch_config=batch, retry_delay=1, **knobs) as cloud:
         yield Driver(cloud, workflows)
 
@@ -126,6 +128,7 @@ def faulty_driver(workflows: Path) -> Iterator[Driver]:
         workflows,
         seed=11,
         sqs_duplicate_rate=0.5,
+        jobs_queue_deliveries=2,  # every spec twice, whatever the draws (they depend on random names)
         batch={
             "seed": 11,
             "event_duplicate_rate": 0.3,

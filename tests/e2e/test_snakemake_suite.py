@@ -19,7 +19,7 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def cloud() -> Iterator[LocalCloud]:
-    with LocalCloud(batch_config=BatchRuntimeConfig(time_scale=0.05), retry_delay=1) as running:
+    with LocalCloud(batch_config=BatchRuntimeConfig(time_scale=0.2), retry_delay=1) as running:
         yield running
 
 

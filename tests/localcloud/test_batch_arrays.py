@@ -222,11 +222,11 @@ def test_a_child_is_retried_on_its_own_per_the_retry_strategy(runtime_factory: A
 
 def test_the_attempt_timeout_applies_to_each_child(runtime_factory: Any, batch_setup: Any) -> None:
     runtime = runtime_factory(kill_grace_seconds=0.3)
-    command = 'if [ "$AWS_BATCH_JOB_ARRAY_INDEX" = 0 ]; then sleep 30; else sleep 1.5; fi'
+    command = 'if [ "$AWS_BATCH_JOB_ARRAY_INDEX" = 0 ]; then sleep 30; else sleep 1; fi'
     parent_id = _array(batch_setup, "slow-arr", command, 2, timeout={"attemptDurationSeconds": 2})
     parent = batch_setup.wait_done(parent_id)
     slow, quick = (batch_setup.job(f"{parent_id}:{i}") for i in range(2))
-    # each child has its own 2 s: child 1 ran 1.5 s and succeeded, child 0 was killed
+    # each child has its own 2 s: child 1 ran 1 s and succeeded, child 0 was killed
     assert (slow["status"], slow["statusReason"]) == ("FAILED", "Job attempt duration exceeded timeout")
     assert quick["status"] == "SUCCEEDED"
     assert parent["status"] == "FAILED"

@@ -112,6 +112,7 @@ def test_a_cancel_landing_after_a_reused_read_still_terminates_the_job(
     submit_app: ModuleType, batch_env: BatchEnv, lambda_context: Any
 ) -> None:
     # GIVEN one spec of the run submitted (its "not cancelled" read is fresh), then the run cancelled
+    submit_app.submitter._clock = lambda: 1000.0  # the next delivery comes within the reuse window
     deliver(submit_app, lambda_context, message(spec_on(batch_env)))
     submit_app.store.request_cancel("run-1", "user pressed ctrl-c")
     terminated: list[dict[str, Any]] = []
@@ -156,6 +157,7 @@ def test_a_failed_recheck_fails_the_invocation_and_the_next_one_covers_its_jobs(
     submit_app: ModuleType, batch_env: BatchEnv, lambda_context: Any
 ) -> None:
     # GIVEN the cancel marks cannot be read once the spec was submitted
+    submit_app.submitter._clock = lambda: 1000.0  # the next delivery comes within the reuse window
     failing = [False]
     on_call(
         submit_app.store.client,
