@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
 import socket
 import urllib.request
+from typing import Any
 
+from moto.core.config import default_user_config
 from moto.server import ThreadedMotoServer
 
 from . import moto_dispatch, moto_dynamodb, moto_sqs
@@ -34,6 +37,7 @@ class MotoEndpoint:
     def __init__(self, port: int | None = None) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self._saved_config: dict[str, Any] | None = None
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
@@ -44,6 +48,9 @@ class MotoEndpoint:
         # Step Functions service integrations call http://localhost:$MOTO_PORT (see DESIGN.md).
         os.environ["MOTO_PORT"] = str(self.port)
         self._server.start()
+        # moto's configuration is process-wide: what it was, to put back on stop (in-process mock_aws tests
+        # run after a local cloud must get moto's defaults, e.g. its usual Step Functions backend).
+        self._saved_config = copy.deepcopy(default_user_config)
         config = {"batch": {"use_docker": False}, "stepfunctions": {"execute_state_machine": True}}
         request = urllib.request.Request(
             f"{self.url}/moto-api/config", data=json.dumps(config).encode(), method="POST"
@@ -62,6 +69,10 @@ class MotoEndpoint:
         except OSError:
             pass  # the server never started
         self._server.stop()
+        if self._saved_config is not None:
+            default_user_config.clear()
+            default_user_config.update(self._saved_config)
+            self._saved_config = None
 
     def client_env(self) -> dict[str, str]:
         """What a process needs in its environment to talk to this endpoint with boto3."""
