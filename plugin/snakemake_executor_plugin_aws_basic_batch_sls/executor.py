@@ -222,6 +222,11 @@ class Executor(RemoteExecutor):
             bodies = {spec.job_id: (spec, body) for spec, body in encode([spec for _, spec in specs])}
         except SpecTooLarge as exc:
             raise WorkflowError(str(exc)) from exc
+        for (
+            job,
+            _,
+        ) in specs:  # Snakemake's job block (rule, files, wildcards, `message:`), as the base run_jobs
+            self.run_job_pre(job)
         self._sent_any = True
         job_of = {spec.job_id: job for job, spec in specs}
         singles, arrays = plan_arrays(

@@ -62,20 +62,38 @@ class Driver:
     def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         return {**os.environ, **self.cloud.client_env(), **(extra or {})}
 
+    @staticmethod
+    def new_run_id() -> str:
+        return f"e2e-{uuid.uuid4().hex[:8]}"
+
     def start(
-        self, snakefile: str, *extra: str, env: dict[str, str] | None = None
+        self,
+        snakefile: str,
+        *extra: str,
+        env: dict[str, str] | None = None,
+        run_id: str | None = None,
+        workdir: str = ".",
     ) -> tuple[str, subprocess.Popen]:
-        run_id = f"e2e-{uuid.uuid4().hex[:8]}"
+        """Snakemake in `workdir` (a folder of the workflows directory, as a user runs it from their
+        workflow's folder), its run filed under `run_id` and stored under that prefix."""
+        run_id = run_id or self.new_run_id()
         process = subprocess.Popen(
             interruptible(self.command(snakefile, run_id, *extra)),
-            cwd=self.workflows, env=self.env(env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            cwd=self.workflows / workdir, env=self.env(env),
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )  # fmt: skip
         return run_id, process
 
     def run(
-        self, snakefile: str, *extra: str, timeout: float = 300, env: dict[str, str] | None = None
+        self,
+        snakefile: str,
+        *extra: str,
+        timeout: float = 300,
+        env: dict[str, str] | None = None,
+        run_id: str | None = None,
+        workdir: str = ".",
     ) -> Run:
-        run_id, process = self.start(snakefile, *extra, env=env)
+        run_id, process = self.start(snakefile, *extra, env=env, run_id=run_id, workdir=workdir)
         output, _ = process.communicate(timeout=timeout)
         return Run(run_id, process.returncode, output, self.records(run_id))
 

@@ -1,0 +1,95 @@
+"""A workflow laid out as Snakemake's tutorial lays one out (tests/e2e/workflows/tutorial/): a config file,
+an included rules file, input functions, params from config and lambdas, threads, message, log and
+benchmark files, temp() outputs, a Python `script:` and a `run:` block, its inputs uploaded to the
+storage prefix with the command README gives, run from its own folder with nothing of it in any image."""
+
+import json
+import subprocess
+import sys
+from collections import Counter
+
+import pytest
+
+from localcloud.cloud import DATA_BUCKET
+from localcloud.deploy import REPO_ROOT
+from sls_contract.status import JobStatus
+
+pytestmark = pytest.mark.e2e
+SAMPLES = ("A", "B", "C")
+
+
+@pytest.fixture(scope="module")
+def tutorial_run(driver):
+    run_id = driver.new_run_id()
+    upload = subprocess.run(
+        [sys.executable, "-m", "localcloud", "upload", "--to", f"s3://{DATA_BUCKET}/{run_id}", "data/"],
+        cwd=driver.workflows / "tutorial",
+        env=driver.env({"PYTHONPATH": str(REPO_ROOT)}),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )  # fmt: skip  (the environment README's step 2 sets up)
+    assert upload.returncode == 0, upload.stdout + upload.stderr
+    run = driver.run("Snakefile", "--printshellcmds", run_id=run_id, workdir="tutorial", timeout=600)
+    assert run.returncode == 0, run.output[-4000:]
+    return run
+
+
+def _objects(driver, run_id: str) -> dict[str, str]:
+    """Every object of the run but Snakemake's own (.snakemake/), by key under the run's prefix."""
+    s3 = driver.cloud.client("s3")
+    found = {}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=DATA_BUCKET, Prefix=f"{run_id}/"):
+        for item in page.get("Contents", []):
+            key = item["Key"].removeprefix(f"{run_id}/")
+            if not key.startswith(".snakemake/"):
+                found[key] = s3.get_object(Bucket=DATA_BUCKET, Key=item["Key"])["Body"].read().decode()
+    return found
+
+
+def test_every_rule_made_what_the_tutorial_expects(driver, tutorial_run):
+    files = _objects(driver, tutorial_run.run_id)
+    for sample in SAMPLES:
+        sorted_lines = files[f"results/sorted/{sample}.txt"].splitlines()
+        # params: a raw string with the {sample} wildcard, and a lambda reading config (A only has one)
+        assert f"@RG\\tID:{sample}\\tSM:{sample}" in sorted_lines
+        assert ("first sample" if sample == "A" else "none") in sorted_lines
+        assert "3" in sorted_lines  # the reference's lines: a second input, named, from config
+        assert {f"{sample}1\t2", f"{sample}2\t2"} <= set(sorted_lines)  # {threads} in the command is 2
+        assert files[f"logs/map_reads/{sample}.log"] == f"mapped {sample}\n"
+        assert files[f"results/benchmarks/{sample}.tsv"].startswith("s\th:m:s\tmax_rss")
+        assert f"results/mapped/{sample}.txt" not in files  # temp(): removed once sorted
+    assert files["results/summary.txt"] == "3 samples, 15 lines, rate 0.001\n"  # script: with params
+    assert files["logs/summarize.log"] == "summarized\n"  # the script's own stderr, to snakemake.log
+    report = json.loads(files["results/report.json"])  # run: block, executed inside the Batch job
+    assert sorted(report["lines"].values()) == [5, 5, 5]
+    assert report["summary"] == files["results/summary.txt"]
+
+
+def test_each_rule_ran_as_batch_jobs_with_its_threads_as_vcpus(driver, tutorial_run):
+    records = tutorial_run.records
+    assert Counter(r.rule for r in records if r.status == JobStatus.SUCCEEDED) == {
+        "map_reads": 3, "sort_reads": 3, "summarize": 1, "report": 1,
+    }  # fmt: skip
+    batch = driver.cloud.client("batch")
+    mapped = [r.batch_job_id for r in records if r.rule == "map_reads"]
+    vcpus = {
+        req["value"]
+        for job in batch.describe_jobs(jobs=mapped)["jobs"]
+        for req in job["container"]["resourceRequirements"]
+        if req["type"] == "VCPU"
+    }
+    assert vcpus == {"2"}  # threads: 2, no aws_batch_vcpu
+
+
+def test_snakemake_shows_each_job_as_it_does_with_any_executor(tutorial_run):
+    output = tutorial_run.output
+    for sample in SAMPLES:  # the rule's message:, with its wildcards and threads filled in
+        assert f"Mapping {sample} with 2 threads" in output
+        assert (
+            f"sort .snakemake/storage/s3/{DATA_BUCKET}/{tutorial_run.run_id}/results/mapped/{sample}.txt"
+            in output
+        )
+    assert output.count("rule sort_reads:") == 3  # the job block: rule, files, wildcards (no message:)
+    assert "wildcards: sample=B" in output
+    assert "rule summarize:" in output and "rule report:" in output

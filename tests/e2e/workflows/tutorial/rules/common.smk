@@ -1,0 +1,2 @@
+def get_reads(wildcards):
+    return config["samples"][wildcards.sample]
