@@ -50,6 +50,7 @@ from .storage_outputs import (
     prefetch_command,
     retrieve_checkpoint_outputs,
 )
+from .streams import job_rules, stream_problems
 from .waiting import long_waits
 
 # Consecutive status rounds that may fail to read the table before the run gives up loudly.
@@ -65,10 +66,14 @@ def _user_container_image(workflow: Any) -> str | None:
     return image if image and image != get_container_image() else None
 
 
-def _planned_rules(workflow: Any) -> list[tuple[str, dict[str, Any]]]:
-    """(name, resources given as plain values) of every rule with a job in the DAG so far."""
+def _dag_rules(workflow: Any) -> set[Any]:
+    """Every rule with a job in the DAG so far."""
     dag = getattr(workflow, "dag", None)
-    rules = {job.rule for job in dag.jobs} if dag is not None else set()
+    return {job.rule for job in dag.jobs} if dag is not None else set()
+
+
+def _planned_rules(rules: set[Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(name, resources given as plain values) of each rule."""
     planned = []
     for rule in sorted(rules, key=lambda r: r.name):
         resources = rule.resources or {}
@@ -109,7 +114,9 @@ class Executor(RemoteExecutor):
         self._checkpoint_outputs: list[CheckpointOutput] = []
         self._warned_waiting: set[str] = set()
         self._failed_rounds = 0
-        problems = static_problems(_planned_rules(self.workflow), self.defaults)
+        rules = _dag_rules(self.workflow)
+        problems = static_problems(_planned_rules(rules), self.defaults)
+        problems += stream_problems(rules, self._storage_prefix())
         if problems:
             raise WorkflowError("aws-basic-batch-sls cannot run this workflow:\n" + "\n".join(problems))
         if settings.coordinator and RUN_ID_ENV not in os.environ:
@@ -176,8 +183,14 @@ class Executor(RemoteExecutor):
                     f"mem_mb) on Fargate job definition {spec.job_definition}: {exc}"
                 ) from exc
 
+    def _storage_prefix(self) -> str | None:
+        return getattr(self.workflow.storage_settings, "default_storage_prefix", None)
+
     def job_spec(self, job: JobExecutorInterface) -> JobSpec:
         who = identify(job)
+        streams = stream_problems(job_rules(job), self._storage_prefix())  # rules a checkpoint added
+        if streams:
+            raise ResourceError("\n".join(streams))
         # job.resources is a Namedlist: iterating it yields values, so keys() is needed.
         resources = {name: job.resources.get(name) for name in job.resources.keys()}  # noqa: SIM118
         job_id = uuid.uuid4().hex
