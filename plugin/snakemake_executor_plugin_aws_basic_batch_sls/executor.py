@@ -119,6 +119,9 @@ class Executor(RemoteExecutor):
         problems += stream_problems(rules, self._storage_prefix())
         if problems:
             raise WorkflowError("aws-basic-batch-sls cannot run this workflow:\n" + "\n".join(problems))
+        dag = getattr(self.workflow, "dag", None)
+        if dag is not None and len(dag) == 0:
+            return  # Snakemake says "Nothing to be done" and never calls shutdown: no run to record
         if settings.coordinator and RUN_ID_ENV not in os.environ:
             self._hand_over_to_coordinator(settings)
         # Inside a coordinator job the state machine keeps the run's record; otherwise this run does.

@@ -1,6 +1,6 @@
 """The run record of a run this plugin drives itself (snakemake on a laptop or in CI), so that
 `aws-basic-batch-sls runs` lists it beside the coordinator's runs: RUNNING when the executor starts,
-SUCCEEDED / FAILED / ABORTED with job counts when it shuts down.
+SUCCEEDED / FAILED / ABORTED with job counts when it shuts down. A run with nothing to do writes none.
 
 Inside a coordinator job the state machine owns the run's record, and this writes nothing. Writing the
 record needs dynamodb:UpdateItem on the jobs table (as Ctrl-C's cancel mark does); without it the run

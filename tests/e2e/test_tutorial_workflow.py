@@ -93,3 +93,14 @@ def test_snakemake_shows_each_job_as_it_does_with_any_executor(tutorial_run):
     assert output.count("rule sort_reads:") == 3  # the job block: rule, files, wildcards (no message:)
     assert "wildcards: sample=B" in output
     assert "rule summarize:" in output and "rule report:" in output
+
+
+def test_running_it_again_does_nothing_and_leaves_no_run_behind(driver, tutorial_run):
+    again = driver.new_run_id()  # the same storage prefix, under a run id of its own
+    run = driver.run(
+        "Snakefile", "--aws-basic-batch-sls-run-id", again, run_id=tutorial_run.run_id, workdir="tutorial"
+    )
+    assert run.returncode == 0, run.output[-4000:]
+    assert "Nothing to be done" in run.output
+    assert driver.run_store().get(again) is None  # not a run RUNNING forever in `runs`
+    assert driver.run_store().get(tutorial_run.run_id).status == "SUCCEEDED"
