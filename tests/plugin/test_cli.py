@@ -53,6 +53,22 @@ def test_runs_lists_newest_first_with_counts(stack: dict, runs: RunStore, jobs: 
     assert rows(output)[0] == ["run id", "status", "trigger", "created", "finished", "jobs", "cause"]
 
 
+def test_runs_recounts_a_run_stopped_while_its_jobs_were_ending(
+    stack: dict, runs: RunStore, jobs: JobStore
+) -> None:
+    # GIVEN a run aborted by Ctrl-C, its counts taken before the terminated job's end was recorded
+    runs.create("run-c", "snakemake wf (me@here)", None)
+    add_job(jobs, "run-c", "job-00000001", "map", "batch_job_succeeded", "batch-1")
+    add_job(jobs, "run-c", "job-00000002", "map", "batch_job_running", "batch-2")
+    runs.finish("run-c", RunStatus.ABORTED, "cancelled", {"SUCCEEDED": 1, "RUNNING": 1})
+    add_job(jobs, "run-c", "job-00000002", "map", "batch_job_failed", "batch-2")  # its end, recorded later
+
+    code, output = cli("runs")
+
+    assert code == 0
+    assert rows(output)[1][5] == "SUCCEEDED 1, FAILED 1"
+
+
 def test_runs_limit_and_no_runs(stack: dict, runs: RunStore) -> None:
     assert cli("runs") == (0, "no runs yet\n")
     for run_id in ("run-1", "run-2", "run-3"):

@@ -13,7 +13,7 @@ from sls_contract.arrays import snakemake_jobs
 from sls_contract.cancel import cancel_run
 from sls_contract.errors import describe_validation_error
 from sls_contract.job_store import JobStore
-from sls_contract.run_record import RUN_TERMINAL, RunStatus
+from sls_contract.run_record import RUN_TERMINAL, RunRecord, RunStatus
 from sls_contract.run_request import (
     EVENT_SOURCE,
     RUN_REQUESTED,
@@ -22,6 +22,7 @@ from sls_contract.run_request import (
     parse_run_request,
 )
 from sls_contract.run_store import RunStore, job_counts
+from sls_contract.status import TERMINAL
 
 from ..run_id import new_run_id
 from .errors import CliError
@@ -45,15 +46,21 @@ def _no_run(run_id: str) -> CliError:
     return CliError(f"no run {run_id!r} in stack's jobs table (`aws-basic-batch-sls runs` lists recent runs)")
 
 
+def _settled(run: RunRecord) -> bool:
+    """A finished run whose recorded counts have every job at its end."""
+    return run.status in RUN_TERMINAL and all(status in TERMINAL for status in run.job_counts)
+
+
 def runs(args: argparse.Namespace, console: Console) -> int:
     run_store, job_store = _stores(_target(args))
     recent = run_store.recent(args.limit)
     if not recent:
         console.print("no runs yet")
         return 0
-    # A finished run carries its counts; a live one's are read now (one Query each).
+    # A finished run carries its counts; a live one's are read now (one Query each), and so are those of
+    # a run stopped while jobs were still ending (Ctrl-C: the terminated jobs' ends are recorded later).
     rows = [
-        (run, run.job_counts if run.status in RUN_TERMINAL else job_counts(job_store.run_jobs(run.run_id)))
+        (run, run.job_counts if _settled(run) else job_counts(job_store.run_jobs(run.run_id)))
         for run in recent
     ]
     console.print(runs_table(rows))
