@@ -37,7 +37,7 @@ from .config import resolve
 from .environment import split_environment
 from .foreign_settings import foreign_settings
 from .job_identity import identify
-from .messages import failed_rules, failure_message
+from .messages import error_lines, failed_rules, failure_message, log_tail
 from .overdue import queue_positions, settle_overdue
 from .own_run import OwnRun
 from .resources import Defaults, ResourceError, build_spec, distinct, spec_fields, static_problems
@@ -55,6 +55,8 @@ from .waiting import long_waits
 
 # Consecutive status rounds that may fail to read the table before the run gives up loudly.
 MAX_FAILED_ROUNDS = 10
+# Failed jobs of a run whose log the plugin reads to quote the error (and name a group's failed rule).
+FAILED_LOGS_READ = 50
 
 
 def _user_container_image(workflow: Any) -> str | None:
@@ -114,6 +116,7 @@ class Executor(RemoteExecutor):
         self._checkpoint_outputs: list[CheckpointOutput] = []
         self._warned_waiting: set[str] = set()
         self._failed_rounds = 0
+        self._failed_logs_read = 0
         rules = _dag_rules(self.workflow)
         problems = static_problems(_planned_rules(rules), self.defaults)
         problems += stream_problems(rules, self._storage_prefix())
@@ -347,10 +350,21 @@ class Executor(RemoteExecutor):
                     continue
                 self.report_job_success(job_info)
             elif record.status == JobStatus.FAILED:
-                failed = failed_rules(self.clients("logs"), record) if record.group else None
-                self._report_error(job_info, msg=failure_message(self.plane, record, failed))
+                lines = self._failed_log(record)
+                failed = failed_rules(lines) if record.group else None
+                self._report_error(
+                    job_info, msg=failure_message(self.plane, record, failed, error_lines(lines))
+                )
             else:
                 yield job_info
+
+    def _failed_log(self, record: Any) -> list[str]:
+        """The end of a failed job's log, for the first FAILED_LOGS_READ failures of the run (one
+        GetLogEvents each; past those, a run failing wholesale is not slowed by reading every log)."""
+        if not record.log_stream or self._failed_logs_read >= FAILED_LOGS_READ:
+            return []
+        self._failed_logs_read += 1
+        return log_tail(self.clients("logs"), record)
 
     def _note_outcome(self, job_info: SubmittedJobInfo, ok: bool) -> None:
         if self.own_run is not None:

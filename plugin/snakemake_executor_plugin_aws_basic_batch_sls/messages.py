@@ -18,8 +18,16 @@ if TYPE_CHECKING:
 
 # What Snakemake prints in a job's log for each rule that failed in it.
 _ERROR_IN_RULE = re.compile(r"^Error in rule (\S+):")
-# Log events read from the end of a failed group job's stream to find its failed rules.
-GROUP_LOG_TAIL_EVENTS = 1000
+# Log events read from the end of a failed job's stream to find its failed rules and its error.
+LOG_TAIL_EVENTS = 1000
+ERROR_LINES, ERROR_LINE_CHARS = 5, 300  # what of the error the message quotes
+# Lines Snakemake itself writes around a job: its timestamp, the job block, "Execute N jobs...".
+# (A group job's log indents each of its rules' blocks.)
+_TIMESTAMP = re.compile(r"^\s*\[\w{3} \w{3} +\d+ [\d:]+ \d{4}\]")
+_SNAKEMAKE_LINE = re.compile(
+    r"^\s*(\[\w{3} \w{3} +\d+ [\d:]+ \d{4}\]|(local)?(rule|checkpoint) \S+:$|Execute \d+ jobs|Select jobs"
+    r"|(input|output|log|benchmark|jobid|reason|wildcards|resources|threads|priority|message|shell)(:|$))"
+)
 
 
 def _console_links(region: str, record: JobRecord) -> list[str]:
@@ -36,12 +44,9 @@ def _console_links(region: str, record: JobRecord) -> list[str]:
     return links
 
 
-def failed_rules(logs: CloudWatchLogsClient, record: JobRecord) -> list[str]:
-    """The rules a job's log says failed ("Error in rule X:"), read from the end of its stream.
-
-    A group job runs several rules in one Batch job; this is how its failure names the rule. Empty
-    when the log cannot be read (no stream yet, no logs:GetLogEvents permission).
-    """
+def log_tail(logs: CloudWatchLogsClient, record: JobRecord) -> list[str]:
+    """The last lines of a job's log stream; empty when it cannot be read (no stream yet, no
+    logs:GetLogEvents permission)."""
     if not record.log_stream:
         return []
     try:
@@ -49,20 +54,42 @@ def failed_rules(logs: CloudWatchLogsClient, record: JobRecord) -> list[str]:
             logGroupName=record.log_group or DEFAULT_LOG_GROUP,
             logStreamName=record.log_stream,
             startFromHead=False,
-            limit=GROUP_LOG_TAIL_EVENTS,
+            limit=LOG_TAIL_EVENTS,
         )["events"]
     except (ClientError, BotoCoreError):
         return []
+    return [line for event in events for line in event["message"].splitlines()]
+
+
+def failed_rules(lines: list[str]) -> list[str]:
+    """The rules a job's log says failed ("Error in rule X:"). A group job runs several rules in one
+    Batch job; this is how its failure names the rule."""
     rules: list[str] = []
-    for event in events:
-        for line in event["message"].splitlines():
-            match = _ERROR_IN_RULE.match(line.strip())
-            if match and match[1] not in rules:
-                rules.append(match[1])
+    for line in lines:
+        match = _ERROR_IN_RULE.match(line.strip())
+        if match and match[1] not in rules:
+            rules.append(match[1])
     return rules
 
 
-def failure_message(plane: ControlPlane, record: JobRecord, failed: list[str] | None = None) -> str:
+def error_lines(lines: list[str], limit: int = ERROR_LINES) -> list[str]:
+    """What the failed command printed last before Snakemake's first "Error in rule X:" block (a
+    traceback's end, a tool's complaint): up to `limit` lines, back to the rule's job block. Empty
+    when it printed nothing there (e.g. its stderr went to the rule's log: file)."""
+    end = next((i for i, line in enumerate(lines) if _ERROR_IN_RULE.match(line.strip())), None)
+    if end is None:
+        return []
+    if end > 0 and _TIMESTAMP.match(lines[end - 1]):  # Snakemake stamps its error block
+        end -= 1
+    start = end
+    while start > 0 and not _SNAKEMAKE_LINE.match(lines[start - 1]):
+        start -= 1
+    return [line[:ERROR_LINE_CHARS] for line in lines[start:end] if line.strip()][-limit:]
+
+
+def failure_message(
+    plane: ControlPlane, record: JobRecord, failed: list[str] | None = None, error: list[str] | None = None
+) -> str:
     parts = [f"AWS Batch job {record.batch_job_id or '(never submitted)'} ({record.job_name}) FAILED"]
     if record.group:
         parts.append(
@@ -80,8 +107,11 @@ def failure_message(plane: ControlPlane, record: JobRecord, failed: list[str] | 
         parts.append(f"log: {group} {record.log_stream} (read it: {logs_command(plane, record)})")
     if record.batch_job_id and not plane.endpoint_url:
         parts.append("console: " + " ; ".join(_console_links(plane.region, record)))
+    quoted = "".join(f"\n        {line}" for line in error or [])
+    if quoted:
+        quoted = "\n    its log, before Snakemake's error:" + quoted
     # Snakemake prints its own text right after the message: end the line.
-    return "; ".join(parts) + "\n"
+    return "; ".join(parts) + quoted + "\n"
 
 
 def logs_command(plane: ControlPlane, record: JobRecord) -> str:

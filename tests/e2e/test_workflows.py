@@ -52,6 +52,7 @@ def test_failing_rule_shows_exit_code_reason_and_log(driver):
     assert "exit code 1" in run.output
     assert "Essential container in task exited" in run.output
     assert f"/aws/batch/job {record.log_stream}" in run.output
+    assert "its log, before Snakemake's error:\n        about to fail\n" in run.output  # what the rule said
     events = driver.cloud.client("logs").get_log_events(
         logGroupName="/aws/batch/job", logStreamName=record.log_stream
     )

@@ -35,6 +35,8 @@ class ReportingExecutor(Executor):
         self._checkpoint_outputs = []
         self._warned_waiting = set()
         self._failed_rounds = 0
+        self._failed_logs_read = 0
+        self.clients = lambda service: boto3.client(service, region_name=plane.region)  # moto's
         self.succeeded, self.failed = [], {}
         self.logger = SimpleNamespace(warning=print, info=print)
 

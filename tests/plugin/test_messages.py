@@ -8,7 +8,12 @@ import pytest
 from moto import mock_aws
 
 from sls_contract.job_record import JobRecord
-from snakemake_executor_plugin_aws_basic_batch_sls.messages import failed_rules, failure_message
+from snakemake_executor_plugin_aws_basic_batch_sls.messages import (
+    error_lines,
+    failed_rules,
+    failure_message,
+    log_tail,
+)
 
 PLANE = SimpleNamespace(endpoint_url="http://127.0.0.1:1", region="us-east-1")
 GROUP = JobRecord(
@@ -45,14 +50,15 @@ def logs(monkeypatch):
 
 
 def test_the_failed_rule_is_read_from_the_group_jobs_log(logs):
-    assert failed_rules(logs, GROUP) == ["second"]
-    message = failure_message(PLANE, GROUP, failed_rules(logs, GROUP))
+    assert failed_rules(log_tail(logs, GROUP)) == ["second"]
+    message = failure_message(PLANE, GROUP, failed_rules(log_tail(logs, GROUP)))
     assert "group pipeline: rule second failed" in message
 
 
 def test_without_a_readable_log_the_message_says_where_to_look(logs):
     missing = GROUP.model_copy(update={"log_stream": "no/such/stream"})
-    assert failed_rules(logs, missing) == []
+    assert log_tail(logs, missing) == []
+    assert failed_rules([]) == []
     assert "group pipeline: one of its rules (first,second) failed; its log says which" in failure_message(
         PLANE, missing, []
     )
@@ -63,3 +69,44 @@ def test_a_single_job_message_has_no_group_part():
     message = failure_message(PLANE, single)
     assert message.startswith("AWS Batch job b-1 (snakejob-pipeline-1) FAILED; exit code 1; reason:")
     assert "; group " not in message
+
+
+# A script rule's failure as its Batch job logs it (Snakemake 9.27.1, trimmed paths).
+SCRIPT_FAILURE = """Execute 1 jobs...
+[Thu Dec  3 01:02:32 2026]
+localrule boom:
+    output: s3://bucket/run/b.txt (send to storage)
+    jobid: 0
+    reason: Forced execution
+    resources: tmpdir=/tmp, mem_mb=1000, mem=1 GB
+Traceback (most recent call last):
+  File "/work/.snakemake/scripts/tmpk1t5b7w5.boom.py", line 4, in <module>
+    raise ValueError("bad sample sheet: column sample missing")
+ValueError: bad sample sheet: column sample missing
+RuleException:
+CalledProcessError in file "/work/Snakefile", line 4:
+Command 'set -euo pipefail;  python /work/.snakemake/scripts/tmpk1t5b7w5.boom.py' returned non-zero exit status 1.
+[Thu Dec  3 01:02:32 2026]
+Error in rule boom:
+    message: None
+    jobid: 0
+Shutting down, this might take some time.""".splitlines()
+
+
+def test_the_message_quotes_what_the_command_printed_before_snakemakes_error():
+    quoted = error_lines(SCRIPT_FAILURE)
+    assert quoted[0] == '    raise ValueError("bad sample sheet: column sample missing")'
+    assert quoted[1] == "ValueError: bad sample sheet: column sample missing"
+    assert len(quoted) == 5 and quoted[-1].endswith("returned non-zero exit status 1.")
+    single = GROUP.model_copy(update={"group": None, "rule": "boom"})
+    message = failure_message(PLANE, single, None, quoted)
+    assert "\n    its log, before Snakemake's error:\n        " in message
+    assert "\n        ValueError: bad sample sheet: column sample missing\n" in message
+
+
+def test_nothing_is_quoted_when_the_command_printed_nothing_before_the_error():
+    job_block_only = SCRIPT_FAILURE[:7] + SCRIPT_FAILURE[14:]  # its stderr went to the rule's log: file
+    assert error_lines(job_block_only) == []
+    assert error_lines(["no Snakemake error here"]) == []
+    single = GROUP.model_copy(update={"group": None, "rule": "boom"})
+    assert "its log, before" not in failure_message(PLANE, single, None, [])
