@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -72,23 +72,33 @@ def failed_rules(lines: list[str]) -> list[str]:
     return rules
 
 
-def error_lines(lines: list[str], limit: int = ERROR_LINES) -> list[str]:
+class Quote(NamedTuple):
+    title: str  # what the lines are
+    lines: list[str]
+
+
+def error_lines(lines: list[str], limit: int = ERROR_LINES) -> Quote:
     """What the failed command printed last before Snakemake's first "Error in rule X:" block (a
-    traceback's end, a tool's complaint): up to `limit` lines, back to the rule's job block. Empty
-    when it printed nothing there (e.g. its stderr went to the rule's log: file)."""
+    traceback's end, a tool's complaint): up to `limit` lines, back to the rule's job block; none
+    when it printed nothing there (its stderr went to the rule's log: file). A log without that
+    block (Snakemake failed before running the rule, e.g. on the Snakefile): its last lines."""
     end = next((i for i, line in enumerate(lines) if _ERROR_IN_RULE.match(line.strip())), None)
     if end is None:
-        return []
+        return Quote("its log ends with", _cut(lines)[-limit:])
     if end > 0 and _TIMESTAMP.match(lines[end - 1]):  # Snakemake stamps its error block
         end -= 1
     start = end
     while start > 0 and not _SNAKEMAKE_LINE.match(lines[start - 1]):
         start -= 1
-    return [line[:ERROR_LINE_CHARS] for line in lines[start:end] if line.strip()][-limit:]
+    return Quote("its log, before Snakemake's error", _cut(lines[start:end])[-limit:])
+
+
+def _cut(lines: list[str]) -> list[str]:
+    return [line[:ERROR_LINE_CHARS] for line in lines if line.strip()]
 
 
 def failure_message(
-    plane: ControlPlane, record: JobRecord, failed: list[str] | None = None, error: list[str] | None = None
+    plane: ControlPlane, record: JobRecord, failed: list[str] | None = None, quote: Quote | None = None
 ) -> str:
     parts = [f"AWS Batch job {record.batch_job_id or '(never submitted)'} ({record.job_name}) FAILED"]
     if record.group:
@@ -107,9 +117,11 @@ def failure_message(
         parts.append(f"log: {group} {record.log_stream} (read it: {logs_command(plane, record)})")
     if record.batch_job_id and not plane.endpoint_url:
         parts.append("console: " + " ; ".join(_console_links(plane.region, record)))
-    quoted = "".join(f"\n        {line}" for line in error or [])
-    if quoted:
-        quoted = "\n    its log, before Snakemake's error:" + quoted
+    quoted = (
+        f"\n    {quote.title}:" + "".join(f"\n        {line}" for line in quote.lines)
+        if quote and quote.lines
+        else ""
+    )
     # Snakemake prints its own text right after the message: end the line.
     return "; ".join(parts) + quoted + "\n"
 

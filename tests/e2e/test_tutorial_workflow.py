@@ -1,9 +1,12 @@
 """A workflow laid out as Snakemake's tutorial lays one out (tests/e2e/workflows/tutorial/): a config file,
-an included rules file, input functions, params from config and lambdas, threads, message, log and
-benchmark files, temp() outputs, a Python `script:` and a `run:` block, its inputs uploaded to the
-storage prefix with the command README gives, run from its own folder with nothing of it in any image."""
+a sample sheet read when the Snakefile is parsed, an included rules file, input functions, a file of the
+repository (`workflow.source_path`), params from config and lambdas, threads, message, log and benchmark
+files, temp() outputs, a Python `script:` and a `run:` block; in a git repository, as workflows are; its
+inputs uploaded to the storage prefix with the command README gives, run from its own folder with
+nothing of it in any image."""
 
 import json
+import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -18,18 +21,35 @@ pytestmark = pytest.mark.e2e
 SAMPLES = ("A", "B", "C")
 
 
-@pytest.fixture(scope="module")
-def tutorial_run(driver):
-    run_id = driver.new_run_id()
+def _upload_inputs(driver, run_id: str, workdir: str) -> None:
     upload = subprocess.run(
         [sys.executable, "-m", "localcloud", "upload", "--to", f"s3://{DATA_BUCKET}/{run_id}", "data/"],
-        cwd=driver.workflows / "tutorial",
+        cwd=driver.workflows / workdir,
         env=driver.env({"PYTHONPATH": str(REPO_ROOT)}),
         capture_output=True,
         text=True,
         timeout=120,
     )  # fmt: skip  (the environment README's step 2 sets up)
     assert upload.returncode == 0, upload.stdout + upload.stderr
+
+
+@pytest.fixture(scope="module")
+def repositories(driver):
+    """tutorial/ as a git repository with every file tracked, tutorial-no-git/ the same files outside one.
+
+    Outside a git repository the files Snakemake ships to jobs are its sources (Snakefile, included
+    files, scripts, config files); in one, every tracked file too: the sample sheet and resources/
+    reach the jobs that way."""
+    if not (driver.workflows / "tutorial-no-git").exists():
+        shutil.copytree(driver.workflows / "tutorial", driver.workflows / "tutorial-no-git")
+    subprocess.run(["git", "init", "-q"], cwd=driver.workflows / "tutorial", check=True)
+    subprocess.run(["git", "add", "-A"], cwd=driver.workflows / "tutorial", check=True)
+
+
+@pytest.fixture(scope="module")
+def tutorial_run(driver, repositories):
+    run_id = driver.new_run_id()
+    _upload_inputs(driver, run_id, "tutorial")
     run = driver.run("Snakefile", "--printshellcmds", run_id=run_id, workdir="tutorial", timeout=600)
     assert run.returncode == 0, run.output[-4000:]
     return run
@@ -55,14 +75,15 @@ def test_every_rule_made_what_the_tutorial_expects(driver, tutorial_run):
         assert f"@RG\\tID:{sample}\\tSM:{sample}" in sorted_lines
         assert ("first sample" if sample == "A" else "none") in sorted_lines
         assert "3" in sorted_lines  # the reference's lines: a second input, named, from config
+        assert "ADAPTER-TruSeq" in sorted_lines  # workflow.source_path: a tracked file of the repository
         assert {f"{sample}1\t2", f"{sample}2\t2"} <= set(sorted_lines)  # {threads} in the command is 2
         assert files[f"logs/map_reads/{sample}.log"] == f"mapped {sample}\n"
         assert files[f"results/benchmarks/{sample}.tsv"].startswith("s\th:m:s\tmax_rss")
         assert f"results/mapped/{sample}.txt" not in files  # temp(): removed once sorted
-    assert files["results/summary.txt"] == "3 samples, 15 lines, rate 0.001\n"  # script: with params
+    assert files["results/summary.txt"] == "3 samples, 18 lines, rate 0.001\n"  # script: with params
     assert files["logs/summarize.log"] == "summarized\n"  # the script's own stderr, to snakemake.log
     report = json.loads(files["results/report.json"])  # run: block, executed inside the Batch job
-    assert sorted(report["lines"].values()) == [5, 5, 5]
+    assert sorted(report["lines"].values()) == [6, 6, 6]
     assert report["summary"] == files["results/summary.txt"]
 
 
@@ -104,3 +125,15 @@ def test_running_it_again_does_nothing_and_leaves_no_run_behind(driver, tutorial
     assert "Nothing to be done" in run.output
     assert driver.run_store().get(again) is None  # not a run RUNNING forever in `runs`
     assert driver.run_store().get(tutorial_run.run_id).status == "SUCCEEDED"
+
+
+def test_outside_git_a_file_the_snakefile_reads_is_missing_in_the_job_and_the_message_says_so(
+    driver, repositories
+):
+    run_id = driver.new_run_id()
+    _upload_inputs(driver, run_id, "tutorial-no-git")
+    run = driver.run("Snakefile", run_id=run_id, workdir="tutorial-no-git", timeout=600)
+    assert run.returncode != 0
+    # The job's Snakemake stopped parsing the Snakefile: the failure quotes the end of its log.
+    assert "its log ends with:" in run.output
+    assert "FileNotFoundError" in run.output and "config/samples.tsv" in run.output

@@ -94,19 +94,26 @@ Shutting down, this might take some time.""".splitlines()
 
 
 def test_the_message_quotes_what_the_command_printed_before_snakemakes_error():
-    quoted = error_lines(SCRIPT_FAILURE)
+    quote = error_lines(SCRIPT_FAILURE)
+    quoted = quote.lines
+    assert quote.title == "its log, before Snakemake's error"
     assert quoted[0] == '    raise ValueError("bad sample sheet: column sample missing")'
     assert quoted[1] == "ValueError: bad sample sheet: column sample missing"
     assert len(quoted) == 5 and quoted[-1].endswith("returned non-zero exit status 1.")
     single = GROUP.model_copy(update={"group": None, "rule": "boom"})
-    message = failure_message(PLANE, single, None, quoted)
+    message = failure_message(PLANE, single, None, quote)
     assert "\n    its log, before Snakemake's error:\n        " in message
     assert "\n        ValueError: bad sample sheet: column sample missing\n" in message
 
 
 def test_nothing_is_quoted_when_the_command_printed_nothing_before_the_error():
     job_block_only = SCRIPT_FAILURE[:7] + SCRIPT_FAILURE[14:]  # its stderr went to the rule's log: file
-    assert error_lines(job_block_only) == []
-    assert error_lines(["no Snakemake error here"]) == []
+    assert error_lines(job_block_only).lines == []
     single = GROUP.model_copy(update={"group": None, "rule": "boom"})
-    assert "its log, before" not in failure_message(PLANE, single, None, [])
+    assert "its log" not in failure_message(PLANE, single, None, error_lines(job_block_only))
+
+
+def test_a_log_without_snakemakes_error_block_is_quoted_from_its_end():
+    parse_error = ["Building DAG of jobs...", 'FileNotFoundError in file "Snakefile", line 3:', "[Errno 2] x"]
+    assert error_lines(parse_error) == ("its log ends with", parse_error)
+    assert error_lines(parse_error, limit=2).lines == parse_error[1:]
