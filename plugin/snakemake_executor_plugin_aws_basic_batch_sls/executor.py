@@ -37,7 +37,7 @@ from .config import resolve
 from .environment import split_environment
 from .foreign_settings import foreign_settings
 from .job_identity import identify
-from .messages import error_lines, failed_rules, failure_message, log_tail
+from .messages import failed_rules, failure_message, log_quote, log_tail
 from .overdue import queue_positions, settle_overdue
 from .own_run import OwnRun
 from .resources import Defaults, ResourceError, build_spec, distinct, spec_fields, static_problems
@@ -241,10 +241,8 @@ class Executor(RemoteExecutor):
             bodies = {spec.job_id: (spec, body) for spec, body in encode([spec for _, spec in specs])}
         except SpecTooLarge as exc:
             raise WorkflowError(str(exc)) from exc
-        for (
-            job,
-            _,
-        ) in specs:  # Snakemake's job block (rule, files, wildcards, `message:`), as the base run_jobs
+        # Snakemake's job block (rule, files, wildcards, `message:`), as the base class's run_jobs prints it
+        for job, _spec in specs:
             self.run_job_pre(job)
         self._sent_any = True
         job_of = {spec.job_id: job for job, spec in specs}
@@ -353,7 +351,7 @@ class Executor(RemoteExecutor):
                 lines = self._failed_log(record)
                 failed = failed_rules(lines) if record.group else None
                 self._report_error(
-                    job_info, msg=failure_message(self.plane, record, failed, error_lines(lines))
+                    job_info, msg=failure_message(self.plane, record, failed, log_quote(lines))
                 )
             else:
                 yield job_info

@@ -77,7 +77,7 @@ class Quote(NamedTuple):
     lines: list[str]
 
 
-def error_lines(lines: list[str], limit: int = ERROR_LINES) -> Quote:
+def log_quote(lines: list[str], limit: int = ERROR_LINES) -> Quote:
     """What the failed command printed last before Snakemake's first "Error in rule X:" block (a
     traceback's end, a tool's complaint): up to `limit` lines, back to the rule's job block; none
     when it printed nothing there (its stderr went to the rule's log: file). A log without that

@@ -9,9 +9,9 @@ from moto import mock_aws
 
 from sls_contract.job_record import JobRecord
 from snakemake_executor_plugin_aws_basic_batch_sls.messages import (
-    error_lines,
     failed_rules,
     failure_message,
+    log_quote,
     log_tail,
 )
 
@@ -94,7 +94,7 @@ Shutting down, this might take some time.""".splitlines()
 
 
 def test_the_message_quotes_what_the_command_printed_before_snakemakes_error():
-    quote = error_lines(SCRIPT_FAILURE)
+    quote = log_quote(SCRIPT_FAILURE)
     quoted = quote.lines
     assert quote.title == "its log, before Snakemake's error"
     assert quoted[0] == '    raise ValueError("bad sample sheet: column sample missing")'
@@ -108,12 +108,12 @@ def test_the_message_quotes_what_the_command_printed_before_snakemakes_error():
 
 def test_nothing_is_quoted_when_the_command_printed_nothing_before_the_error():
     job_block_only = SCRIPT_FAILURE[:7] + SCRIPT_FAILURE[14:]  # its stderr went to the rule's log: file
-    assert error_lines(job_block_only).lines == []
+    assert log_quote(job_block_only).lines == []
     single = GROUP.model_copy(update={"group": None, "rule": "boom"})
-    assert "its log" not in failure_message(PLANE, single, None, error_lines(job_block_only))
+    assert "its log" not in failure_message(PLANE, single, None, log_quote(job_block_only))
 
 
 def test_a_log_without_snakemakes_error_block_is_quoted_from_its_end():
     parse_error = ["Building DAG of jobs...", 'FileNotFoundError in file "Snakefile", line 3:', "[Errno 2] x"]
-    assert error_lines(parse_error) == ("its log ends with", parse_error)
-    assert error_lines(parse_error, limit=2).lines == parse_error[1:]
+    assert log_quote(parse_error) == ("its log ends with", parse_error)
+    assert log_quote(parse_error, limit=2).lines == parse_error[1:]
