@@ -8,6 +8,7 @@ import pytest
 from moto import mock_aws
 
 from sls_contract.job_record import JobRecord
+from snakemake_executor_plugin_aws_basic_batch_sls.executor import FAILED_LOGS_READ, Executor
 from snakemake_executor_plugin_aws_basic_batch_sls.messages import (
     failed_rules,
     failure_message,
@@ -117,3 +118,16 @@ def test_a_log_without_snakemakes_error_block_is_quoted_from_its_end():
     parse_error = ["Building DAG of jobs...", 'FileNotFoundError in file "Snakefile", line 3:', "[Errno 2] x"]
     assert log_quote(parse_error) == ("its log ends with", parse_error)
     assert log_quote(parse_error, limit=2).lines == parse_error[1:]
+
+
+def test_a_run_reads_the_logs_of_its_first_failed_jobs_only(logs):
+    executor = Executor.__new__(Executor)  # only the log reading: no workflow needed
+    executor._failed_logs_read = 0
+    reads = []
+    executor.clients = lambda service: reads.append(service) or logs
+    quoted = [executor._failed_log(GROUP) for _ in range(FAILED_LOGS_READ + 5)]
+    assert len(reads) == FAILED_LOGS_READ == 50
+    assert all(failed_rules(lines) == ["second"] for lines in quoted[:FAILED_LOGS_READ])
+    assert quoted[FAILED_LOGS_READ:] == [[]] * 5
+    assert executor._failed_log(GROUP.model_copy(update={"log_stream": None})) == []  # no stream: no call
+    assert len(reads) == FAILED_LOGS_READ
