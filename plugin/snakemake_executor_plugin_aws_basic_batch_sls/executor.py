@@ -40,9 +40,10 @@ from .job_identity import identify
 from .messages import failed_rules, failure_message, log_quote, log_tail
 from .overdue import queue_positions, settle_overdue
 from .own_run import OwnRun
-from .resources import Defaults, ResourceError, build_spec, distinct, spec_fields, static_problems
+from .resources import Defaults, ResourceError, build_spec, distinct, spec_fields
 from .run_id import new_run_id
 from .sender import SEND_CONCURRENCY, SpecTooLarge, encode, send_specs
+from .start_checks import nothing_to_do, start_problems
 from .status_reader import StatusReader
 from .storage_outputs import (
     CheckpointOutput,
@@ -66,26 +67,6 @@ def _user_container_image(workflow: Any) -> str | None:
     """
     image = getattr(workflow.remote_execution_settings, "container_image", None)
     return image if image and image != get_container_image() else None
-
-
-def _dag_rules(workflow: Any) -> set[Any]:
-    """Every rule with a job in the DAG so far."""
-    dag = getattr(workflow, "dag", None)
-    return {job.rule for job in dag.jobs} if dag is not None else set()
-
-
-def _planned_rules(rules: set[Any]) -> list[tuple[str, dict[str, Any]]]:
-    """(name, resources given as plain values) of each rule."""
-    planned = []
-    for rule in sorted(rules, key=lambda r: r.name):
-        resources = rule.resources or {}
-        static = {
-            name: resource.value
-            for name, resource in resources.items()
-            if not name.startswith("_") and not resource.is_evaluable()
-        }
-        planned.append((rule.name, static))
-    return planned
 
 
 class Executor(RemoteExecutor):
@@ -117,13 +98,10 @@ class Executor(RemoteExecutor):
         self._warned_waiting: set[str] = set()
         self._failed_rounds = 0
         self._failed_logs_read = 0
-        rules = _dag_rules(self.workflow)
-        problems = static_problems(_planned_rules(rules), self.defaults)
-        problems += stream_problems(rules, self._storage_prefix())
+        problems = start_problems(self.workflow, self.defaults, self._storage_prefix())
         if problems:
             raise WorkflowError("aws-basic-batch-sls cannot run this workflow:\n" + "\n".join(problems))
-        dag = getattr(self.workflow, "dag", None)
-        if dag is not None and len(dag) == 0:
+        if nothing_to_do(self.workflow):
             return  # Snakemake says "Nothing to be done" and never calls shutdown: no run to record
         if settings.coordinator and RUN_ID_ENV not in os.environ:
             self._hand_over_to_coordinator(settings)
